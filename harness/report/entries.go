@@ -1,0 +1,61 @@
+// Package report turns Ginkgo's JSON report of a conformance run into the
+// conformance matrix (reports/conformance.md and reports/conformance.html):
+// one row per spec with its clause, verdict, durations and labels, the
+// failure details, per-verdict counts and the run's metadata.
+//
+// The package reads only what Ginkgo wrote; it never runs specs. The harness
+// attaches two kinds of report entries that this package understands:
+// EntryRun (once per suite, in a BeforeSuite node) and EntrySpecTime (by a
+// spec, for the protocol time it covered).
+package report
+
+// EntryRun is the name of the report entry the harness attaches once per
+// suite, in a BeforeSuite node. Its value is a RunMetadata; Ginkgo stores it
+// as JSON in ReportEntryValue.AsJSON and this package decodes it from there.
+const EntryRun = "icoc.run"
+
+// EntrySpecTime is the name of the report entry a spec attaches to state how
+// many seconds of spec (protocol) time it covered. Its value is a float64
+// number of spec seconds; a spec that attaches it more than once covers the
+// sum of the values.
+const EntrySpecTime = "icoc.spec_time"
+
+// RunMetadata describes one run of the suite against one DUT. The harness
+// attaches it as the EntryRun report entry; the JSON field names are the
+// contract between the harness and this package and must not change.
+type RunMetadata struct {
+	// Profile is the DUT profile file the run used, or "builtin:sim".
+	Profile string `json:"profile"`
+	// DUT is the identity of the device under test.
+	DUT DUTIdentity `json:"dut"`
+	// ClockMode is "scaled" (reference simulators) or "real" (a real DUT).
+	ClockMode string `json:"clock_mode"`
+	// TimeScale is wall seconds per spec second; it is 1 in real mode.
+	TimeScale float64 `json:"time_scale"`
+	// Transport names how the harness reached the DUT, e.g. "loopback", "netns".
+	Transport string `json:"transport"`
+	// Certificates lists the certificates the run used, by name and digest.
+	Certificates []CertFingerprint `json:"certificates"`
+}
+
+// DUTIdentity is who the device under test says it is, as the profile
+// states it.
+type DUTIdentity struct {
+	// Name is the profile's human name for the DUT.
+	Name string `json:"name"`
+	// Roles are the roles the DUT plays, e.g. "vehicle", "center".
+	Roles []string `json:"roles"`
+	// Firmware is the DUT's firmware or software version.
+	Firmware string `json:"firmware"`
+	// VIN is the vehicle identification number (vehicle DUTs).
+	VIN string `json:"vin"`
+}
+
+// CertFingerprint names one certificate of the run and its SHA-256
+// fingerprint over the DER encoding, as lower-case hex.
+type CertFingerprint struct {
+	// Name says which certificate this is, e.g. "vehicle client".
+	Name string `json:"name"`
+	// SHA256 is the hex SHA-256 digest of the certificate's DER bytes.
+	SHA256 string `json:"sha256"`
+}

@@ -1,0 +1,411 @@
+package report
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// view is the matrix prepared for display: every figure already formatted,
+// in display order. Markdown and HTML render the same view, so the two
+// outputs always say the same thing.
+type view struct {
+	Title        string
+	Result       string
+	ResultClass  string
+	ResultDetail string
+	Started      string
+	SuiteCount   int
+	Counts       []countView
+	Total        int
+	Figures      [][2]string
+	Runs         []runView
+	Suites       []suiteView
+	Rows         []rowView
+	Failures     []failView
+	Waivers      []WaiverUse
+	Notes        []string
+}
+
+type countView struct {
+	Verdict Verdict
+	Class   string
+	N       int
+}
+
+type runView struct {
+	Title  string
+	Fields [][2]string
+	Certs  []CertFingerprint
+}
+
+type suiteView struct {
+	N         int
+	Name      string
+	Path      string
+	Started   string
+	Wall      string
+	Specs     int
+	NotRun    int
+	Succeeded string
+}
+
+type rowView struct {
+	Clause   string
+	Case     string
+	Name     string
+	Verdict  Verdict
+	Class    string
+	Wall     string
+	SpecTime string
+	Labels   string
+	Notes    []string
+	Flags    []string
+	Ref      string
+}
+
+type failView struct {
+	Ref      string
+	ID       string
+	Name     string
+	Suite    string
+	Verdict  Verdict
+	Outcome  Verdict
+	Class    string
+	Location string
+	Message  string
+	Stack    string
+	Waiver   string
+}
+
+func verdictClass(v Verdict) string { return "v-" + strings.ReplaceAll(string(v), " ", "-") }
+
+// fmtWall formats a wall duration with millisecond precision, adding a
+// human reading from one minute up.
+func fmtWall(d time.Duration) string {
+	s := strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s"
+	if d >= time.Minute {
+		s += " (" + d.Round(time.Second).String() + ")"
+	}
+	return s
+}
+
+// fmtSpec formats spec seconds with 0.1 s precision, adding a human reading
+// from one minute up.
+func fmtSpec(sec float64) string {
+	s := strconv.FormatFloat(sec, 'f', 1, 64) + " s"
+	if sec >= 60 {
+		s += " (" + time.Duration(sec*float64(time.Second)).Round(time.Second).String() + ")"
+	}
+	return s
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "—"
+	}
+	return s
+}
+
+func runFields(r RunMetadata) [][2]string {
+	clock := orDash(r.ClockMode)
+	switch {
+	case r.ClockMode == "real":
+		clock += " (time scale " + fmtFloat(r.TimeScale) + ")"
+	case r.TimeScale != 0:
+		clock += ", time scale " + fmtFloat(r.TimeScale) + " wall s per spec s"
+	}
+	return [][2]string{
+		{"DUT", orDash(r.DUT.Name)},
+		{"Firmware", orDash(r.DUT.Firmware)},
+		{"VIN", orDash(r.DUT.VIN)},
+		{"Roles", orDash(strings.Join(r.DUT.Roles, ", "))},
+		{"Profile", orDash(r.Profile)},
+		{"Clock", clock},
+		{"Transport", orDash(r.Transport)},
+	}
+}
+
+func (m Matrix) view() view {
+	t := m.Totals
+	v := view{
+		Title:      "icoc conformance matrix",
+		Started:    fmtTime(m.StartTime),
+		SuiteCount: len(m.Suites),
+		Total:      t.Rows,
+		Waivers:    m.Waivers,
+		Notes:      m.Notes,
+	}
+	if m.Run != nil && m.Run.DUT.Name != "" {
+		v.Title += ": " + m.Run.DUT.Name
+		if m.Run.DUT.Firmware != "" {
+			v.Title += " " + m.Run.DUT.Firmware
+		}
+	}
+	var bad []string
+	if n := t.Counts[Failed]; n > 0 {
+		bad = append(bad, fmt.Sprintf("%d failed", n))
+	}
+	if n := t.Counts[Error]; n > 0 {
+		bad = append(bad, fmt.Sprintf("%d error", n))
+	}
+	if t.NotRun > 0 {
+		bad = append(bad, fmt.Sprintf("%d did not run", t.NotRun))
+	}
+	switch {
+	case t.Passed():
+		v.Result, v.ResultClass = "PASSED", "result-pass"
+		v.ResultDetail = fmt.Sprintf("%d passed, %d waived, %d not applicable, %d skipped, %d pending",
+			t.Counts[Passed], t.Counts[Waived], t.Counts[NotApplicable], t.Counts[Skipped], t.Counts[Pending])
+	case len(bad) == 0:
+		v.Result, v.ResultClass = "NOTHING PASSED", "result-fail"
+		v.ResultDetail = "no spec passed; a run that checks nothing is not a pass"
+	default:
+		v.Result, v.ResultClass = "FAILED", "result-fail"
+		v.ResultDetail = strings.Join(bad, ", ")
+	}
+	for _, vd := range AllVerdicts {
+		v.Counts = append(v.Counts, countView{vd, verdictClass(vd), t.Counts[vd]})
+	}
+	ratio := "—"
+	if t.SpecWallTime > 0 {
+		ratio = strconv.FormatFloat(t.Ratio(), 'f', 1, 64) + "×"
+	}
+	v.Figures = [][2]string{
+		{"Wall time (suites, set-up included)", fmtWall(t.WallTime)},
+		{"Wall time taken by specs", fmtWall(t.SpecWallTime)},
+		{"Spec time covered", fmt.Sprintf("%s by %d specs", fmtSpec(t.SpecTime), t.SpecsWithSpecTime)},
+		{"Spec time covered / wall time taken", ratio},
+		{"Specs that did not run", strconv.Itoa(t.NotRun)},
+		{"Flagged rows", strconv.Itoa(t.Flagged)},
+	}
+	if m.Run != nil {
+		v.Runs = append(v.Runs, runView{Title: "Run", Fields: runFields(*m.Run), Certs: m.Run.Certificates})
+	} else {
+		for i, s := range m.Suites {
+			if s.Run != nil {
+				v.Runs = append(v.Runs, runView{Title: fmt.Sprintf("Run (suite %d: %s)", i+1, s.Description), Fields: runFields(*s.Run), Certs: s.Run.Certificates})
+			}
+		}
+	}
+	for i, s := range m.Suites {
+		ok := "passed"
+		if !s.Succeeded {
+			ok = "failed"
+		}
+		v.Suites = append(v.Suites, suiteView{
+			N: i + 1, Name: s.Description, Path: s.Path, Started: fmtTime(s.StartTime),
+			Wall: fmtWall(s.RunTime), Specs: s.Specs, NotRun: s.NotRun, Succeeded: ok,
+		})
+	}
+	for _, r := range m.Rows {
+		rv := rowView{
+			Clause: r.Clause, Case: r.Case, Name: r.Name,
+			Verdict: r.Verdict, Class: verdictClass(r.Verdict),
+			Wall: fmtWall(r.Duration), SpecTime: "—",
+			Labels: strings.Join(r.Labels, ", "), Flags: r.Flags,
+		}
+		switch {
+		case r.SuiteLevel:
+			rv.Clause = "(suite)"
+			rv.Name = r.Suite + ": " + r.Name
+		case r.ID == "":
+			rv.Clause = "(unidentified)"
+		}
+		if r.HasSpecTime {
+			rv.SpecTime = fmtSpec(r.SpecTime)
+		}
+		if r.Verdict == Waived {
+			rv.Notes = append(rv.Notes, "waived: "+r.WaiverReason)
+		}
+		if r.Verdict == Skipped || r.Verdict == NotApplicable {
+			if r.Message != "" {
+				rv.Notes = append(rv.Notes, r.Message)
+			}
+		}
+		if r.Outcome == Failed || r.Outcome == Error {
+			f := failView{
+				Ref: fmt.Sprintf("F%d", len(v.Failures)+1), ID: r.ID, Name: rv.Name, Suite: r.Suite,
+				Verdict: r.Verdict, Outcome: r.Outcome, Class: rv.Class, Location: r.Location,
+				Message: r.Message, Stack: r.Stack,
+			}
+			if r.Verdict == Waived {
+				f.Waiver = r.WaiverReason
+			}
+			rv.Ref = f.Ref
+			v.Failures = append(v.Failures, f)
+		}
+		v.Rows = append(v.Rows, rv)
+	}
+	return v
+}
+
+// mdEscaper backslash-escapes the characters that would change the meaning
+// of text inside a Markdown (CommonMark/GFM) paragraph or table cell.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`,
+	`<`, `\<`, `>`, `\>`, `|`, `\|`, `&`, `\&`, `~`, `\~`, `#`, `\#`,
+	"\r\n", "<br>", "\n", "<br>", "\r", "<br>",
+)
+
+// md escapes s for a Markdown table cell or paragraph; line breaks become <br>.
+func md(s string) string { return mdEscaper.Replace(strings.TrimSpace(s)) }
+
+// fence returns a code fence longer than any run of backticks in s.
+func fence(s string) string {
+	longest, run := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+// Markdown writes the matrix as a Markdown (GitHub-flavoured) document:
+// result, summary, run metadata, suites, the matrix table, failure details,
+// waivers and notes. Every piece of text from the report is escaped, so a
+// spec name or failure message cannot break the table or inject markup.
+// The same Matrix always yields the same bytes.
+func (m Matrix) Markdown(w io.Writer) error {
+	v := m.view()
+	b := bufio.NewWriter(w)
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+
+	p("# %s\n\n", md(v.Title))
+	p("**Result: %s** (%s)\n\n", v.Result, md(v.ResultDetail))
+	p("Started %s; %d suites; %d rows.\n\n", v.Started, v.SuiteCount, v.Total)
+
+	p("## Summary\n\n| Verdict | Rows |\n| --- | ---: |\n")
+	for _, c := range v.Counts {
+		p("| %s | %d |\n", md(string(c.Verdict)), c.N)
+	}
+	p("| **total** | **%d** |\n\n", v.Total)
+	p("| Figure | Value |\n| --- | ---: |\n")
+	for _, f := range v.Figures {
+		p("| %s | %s |\n", md(f[0]), md(f[1]))
+	}
+	p("\n")
+
+	if len(v.Runs) == 0 {
+		p("## Run\n\nNo run metadata (%s) was attached.\n\n", md(EntryRun))
+	}
+	for _, r := range v.Runs {
+		p("## %s\n\n| Field | Value |\n| --- | --- |\n", md(r.Title))
+		for _, f := range r.Fields {
+			p("| %s | %s |\n", md(f[0]), md(f[1]))
+		}
+		p("\n")
+		if len(r.Certs) > 0 {
+			p("| Certificate | SHA-256 |\n| --- | --- |\n")
+			for _, c := range r.Certs {
+				p("| %s | %s |\n", md(c.Name), md(c.SHA256))
+			}
+			p("\n")
+		}
+	}
+
+	p("## Suites\n\n| # | Suite | Path | Started | Wall time | Specs | Not run | Ginkgo |\n| ---: | --- | --- | --- | ---: | ---: | ---: | --- |\n")
+	for _, s := range v.Suites {
+		p("| %d | %s | %s | %s | %s | %d | %d | %s |\n", s.N, md(s.Name), md(s.Path), s.Started, s.Wall, s.Specs, s.NotRun, s.Succeeded)
+	}
+	p("\n")
+
+	p("## Matrix\n\n| Clause | Case | Spec | Verdict | Wall time | Spec time | Labels | Notes |\n| --- | --- | --- | --- | ---: | ---: | --- | --- |\n")
+	for _, r := range v.Rows {
+		var notes []string
+		if r.Ref != "" {
+			notes = append(notes, fmt.Sprintf("see [%s](#%s)", r.Ref, strings.ToLower(r.Ref)))
+		}
+		for _, n := range r.Notes {
+			notes = append(notes, md(n))
+		}
+		for _, f := range r.Flags {
+			notes = append(notes, "⚠ "+md(f))
+		}
+		verdict := md(string(r.Verdict))
+		if r.Verdict == Failed || r.Verdict == Error {
+			verdict = "**" + verdict + "**"
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", md(r.Clause), md(r.Case), md(r.Name), verdict, r.Wall, r.SpecTime, md(r.Labels), strings.Join(notes, "; "))
+	}
+	p("\n")
+
+	if len(v.Failures) > 0 {
+		p("## Failures\n\n")
+		for _, f := range v.Failures {
+			p("<a id=\"%s\"></a>\n### %s: %s\n\n", strings.ToLower(f.Ref), f.Ref, md(f.Name))
+			verdict := md(string(f.Verdict))
+			if f.Verdict != f.Outcome {
+				verdict += " (" + md(string(f.Outcome)) + ")"
+			}
+			p("- Verdict: %s\n", verdict)
+			if f.ID != "" {
+				p("- ID: %s\n", md(f.ID))
+			}
+			p("- Suite: %s\n", md(f.Suite))
+			if f.Location != "" {
+				p("- Location: %s\n", md(f.Location))
+			}
+			if f.Waiver != "" {
+				p("- Waiver: %s\n", md(f.Waiver))
+			}
+			p("\n")
+			if f.Message != "" {
+				fc := fence(f.Message)
+				p("%stext\n%s\n%s\n\n", fc, f.Message, fc)
+			}
+			if f.Stack != "" {
+				fc := fence(f.Stack)
+				p("Stack:\n\n%stext\n%s\n%s\n\n", fc, f.Stack, fc)
+			}
+		}
+	}
+
+	if len(v.Waivers) > 0 {
+		p("## Waivers\n\n| Spec ID | Status | Reason |\n| --- | --- | --- |\n")
+		for _, u := range v.Waivers {
+			p("| %s | %s | %s |\n", md(u.ID), md(u.Status), md(u.Reason))
+		}
+		p("\n")
+	}
+
+	if len(v.Notes) > 0 {
+		p("## Notes\n\n")
+		for _, n := range v.Notes {
+			p("- %s\n", md(n))
+		}
+		p("\n")
+	}
+	return b.Flush()
+}
+
+//go:embed matrix.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("matrix").Parse(htmlSource))
+
+// HTML writes the matrix as one self-contained HTML page (inline CSS, no
+// scripts, no external assets) with the same content as Markdown. Text from
+// the report is escaped by html/template. The same Matrix always yields the
+// same bytes.
+func (m Matrix) HTML(w io.Writer) error {
+	return htmlTemplate.Execute(w, m.view())
+}
