@@ -1,0 +1,88 @@
+package center
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+)
+
+// Result is the body the APIs of 7.2.2.9 answer with (components.schemas.Result).
+type Result struct {
+	// Status is "SUCCESS" or "ERROR".
+	Status string `json:"status"`
+	// Messages explain the status; an ERROR carries at least one.
+	Messages []string `json:"messages"`
+}
+
+// Result status values of the seed's Result schema.
+const (
+	ResultSuccess = "SUCCESS"
+	ResultError   = "ERROR"
+)
+
+// resultAnswer builds an answer with a Result body: SUCCESS for 2xx, ERROR
+// otherwise.
+func resultAnswer(status int, messages ...string) Answer {
+	r := Result{Status: ResultSuccess, Messages: messages}
+	if status < 200 || status > 299 {
+		r.Status = ResultError
+	}
+	if r.Messages == nil {
+		r.Messages = []string{}
+	}
+	body, _ := json.Marshal(r)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return Answer{Status: status, Header: h, Body: body, By: "api"}
+}
+
+// apiFunc handles one API route: it works on the Exchange (whole body
+// already read) and returns the Answer; path values come from pv.
+type apiFunc func(x *Exchange, pv func(string) string) Answer
+
+type slotKey struct{}
+
+// answerSlot carries the Exchange into a mux handler and its Answer out.
+type answerSlot struct {
+	x *Exchange
+	a Answer
+}
+
+// routes maps each API path of 7.2.2.9 to its handler.
+func (s *Server) routes() {
+	s.handle("POST /files/{filename}", s.upload)
+}
+
+func (s *Server) handle(pattern string, f apiFunc) {
+	s.mux.HandleFunc(pattern, func(_ http.ResponseWriter, r *http.Request) {
+		slot := r.Context().Value(slotKey{}).(*answerSlot)
+		slot.a = f(slot.x, r.PathValue)
+	})
+}
+
+// api answers x from the API routes; a path or method no route serves gets
+// the mux's 404 or 405 with an ERROR Result.
+func (s *Server) api(x *Exchange, r *http.Request) Answer {
+	slot := &answerSlot{x: x}
+	sw := &statusWriter{h: http.Header{}}
+	s.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), slotKey{}, slot)))
+	if slot.a.Status != 0 {
+		return slot.a
+	}
+	switch sw.status {
+	case http.StatusMethodNotAllowed:
+		return resultAnswer(sw.status, "method "+x.Method+" not allowed on "+x.Path)
+	default:
+		return resultAnswer(http.StatusNotFound, "no API at "+x.Path)
+	}
+}
+
+// statusWriter notes the status the mux chose for an unrouted request.
+type statusWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *statusWriter) Header() http.Header         { return w.h }
+func (w *statusWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *statusWriter) WriteHeader(code int)        { w.status = code }

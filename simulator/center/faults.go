@@ -1,0 +1,94 @@
+package center
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault is one step of a fault plan: answer the next Times matching requests
+// (Times < 0: every one until the plan is reset) with Status, or stall them
+// for Stall (wall time), or drop the connection.
+type Fault struct {
+	// Times is how many requests this step answers; negative means all.
+	Times int
+	// Status is the HTTP status to answer with (any code of Table 7-8).
+	Status int
+	// Stall holds each request this long (wall time) before answering.
+	Stall time.Duration
+	// Drop closes the connection without an answer.
+	Drop bool
+	// PathPrefix, when set, limits the step to requests whose path has it.
+	PathPrefix string
+}
+
+func (f Fault) String() string {
+	switch {
+	case f.Drop:
+		return fmt.Sprintf("drop x%d", f.Times)
+	case f.Stall > 0:
+		return fmt.Sprintf("stall %v then %d x%d", f.Stall, f.Status, f.Times)
+	}
+	return fmt.Sprintf("status %d x%d", f.Status, f.Times)
+}
+
+// FaultPlan is a hook that answers requests from a queue of Faults, in
+// order; when the queue is empty the API answers. It is safe for concurrent
+// use and may be changed while the center serves.
+type FaultPlan struct {
+	HookBase
+	mu    sync.Mutex
+	steps []Fault
+}
+
+// NewFaultPlan returns a plan with the given steps.
+func NewFaultPlan(steps ...Fault) *FaultPlan { return &FaultPlan{steps: steps} }
+
+// ID returns "fault-plan".
+func (p *FaultPlan) ID() string { return "fault-plan" }
+
+// Provides returns true for OnRequest only.
+func (p *FaultPlan) Provides(e Event) bool { return e == OnRequest }
+
+// Set replaces every step.
+func (p *FaultPlan) Set(steps ...Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.steps = append([]Fault(nil), steps...)
+}
+
+// Reset removes every step.
+func (p *FaultPlan) Reset() { p.Set() }
+
+// OnRequest answers from the first step that matches x, using one of its
+// Times.
+func (p *FaultPlan) OnRequest(x *Exchange) Answer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.steps {
+		f := &p.steps[i]
+		if f.PathPrefix != "" && !strings.HasPrefix(x.Path, f.PathPrefix) {
+			continue
+		}
+		if f.Times == 0 {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+		}
+		if f.Drop {
+			return Answer{Drop: true, Stall: f.Stall, By: p.ID()}
+		}
+		status := f.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		a := resultAnswer(status, fmt.Sprintf("fault plan: %s", f))
+		a.Stall = f.Stall
+		a.By = p.ID()
+		return a
+	}
+	return Answer{}
+}

@@ -1,0 +1,246 @@
+// Package center is the reference center: the out-car side of the common
+// specification. It serves the APIs of 7.2 over TLS 1.3 with mutual
+// authentication and can be extended through hooks (a recorder, a fault
+// plan). It runs in-process for the conformance suite and as cmd/center on a
+// bench; it never imports the harness.
+package center
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is one running reference center. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg   Config
+	tls   *tls.Config
+	mux   *http.ServeMux
+	store *Store
+
+	mu    sync.RWMutex
+	hooks []Hook
+
+	ln      net.Listener
+	http    *http.Server
+	connSeq atomic.Uint64
+	reqSeq  atomic.Uint64
+	closed  chan struct{}
+}
+
+// New checks cfg, loads its certificates and returns a Server that is not
+// yet listening. The error names the field or file at fault.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("center config: %w", err)
+	}
+	tc, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("center config: %w", err)
+	}
+	s := &Server{cfg: cfg, tls: tc, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
+	s.routes()
+	return s, nil
+}
+
+// AddHook appends h to the hooks; it may be called while serving.
+func (s *Server) AddHook(h Hook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks = append(s.hooks, h)
+}
+
+// RemoveHook removes every hook with the same ID as h.
+func (s *Server) RemoveHook(h Hook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.hooks[:0]
+	for _, k := range s.hooks {
+		if k.ID() != h.ID() {
+			kept = append(kept, k)
+		}
+	}
+	s.hooks = kept
+}
+
+func (s *Server) hooksFor(e Event) []Hook {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Hook
+	for _, h := range s.hooks {
+		if h.Provides(e) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Store returns the store of files the center has accepted.
+func (s *Server) Store() *Store { return s.store }
+
+// Start listens on the configured address and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("center listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	hl := newHandshakeListener(ln, s)
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: time.Minute,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if hc, ok := c.(*handshakedConn); ok {
+				return context.WithValue(ctx, connKey{}, hc)
+			}
+			return ctx
+		},
+		ErrorLog: nil,
+	}
+	go func() { _ = s.http.Serve(hl) }()
+	return nil
+}
+
+// Addr is the address the server listens on; valid after Start.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops serving and closes every connection.
+func (s *Server) Close() error {
+	select {
+	case <-s.closed:
+		return nil
+	default:
+		close(s.closed)
+	}
+	if s.http == nil {
+		return nil
+	}
+	return s.http.Close()
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+type connKey struct{}
+
+// ServeHTTP reads the whole request, offers it to the hooks, and else to the
+// API; then writes the answer and tells the hooks.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hc, _ := r.Context().Value(connKey{}).(*handshakedConn)
+	x := &Exchange{
+		Seq:        s.reqSeq.Add(1),
+		ReceivedAt: time.Now(),
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		Proto:      r.Proto,
+		Header:     r.Header.Clone(),
+	}
+	if hc != nil {
+		x.Conn = hc.info
+		x.TLS = hc.hs
+		if len(hc.hs.PeerCertificates) > 0 {
+			x.VIN = hc.hs.PeerCertificates[0].Subject.CommonName
+		}
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	x.RawBodyLen = len(raw)
+	var a Answer
+	switch {
+	case err != nil:
+		a = resultAnswer(http.StatusBadRequest, "body: "+err.Error())
+	case int64(len(raw)) > s.cfg.MaxBodyBytes:
+		a = resultAnswer(http.StatusRequestEntityTooLarge, "body larger than the center accepts")
+	}
+	x.Body = raw
+	if a.Status == 0 && strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		body, derr := gunzip(raw, s.cfg.MaxBodyBytes)
+		if derr != nil {
+			a = resultAnswer(http.StatusBadRequest, "Content-Encoding gzip: "+derr.Error())
+		}
+		x.Body = body
+	}
+	if a.Status == 0 {
+		for _, h := range s.hooksFor(OnRequest) {
+			if ha := h.OnRequest(x); ha.Status != 0 || ha.Drop {
+				if ha.By == "" {
+					ha.By = h.ID()
+				}
+				a = ha
+				break
+			}
+		}
+	}
+	if a.Status == 0 && !a.Drop {
+		a = s.api(x, r)
+	}
+	s.write(w, r, x, a)
+}
+
+func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a Answer) {
+	if a.Stall > 0 {
+		t := time.NewTimer(a.Stall)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+		case <-s.closed:
+		}
+		t.Stop()
+	}
+	if a.Drop || a.Status == 0 {
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				_ = c.Close()
+			}
+		}
+	} else {
+		for k, vs := range a.Header {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		w.WriteHeader(a.Status)
+		_, _ = w.Write(a.Body)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+	at := time.Now()
+	for _, h := range s.hooksFor(OnAnswer) {
+		h.OnAnswer(x, a, at)
+	}
+}
+
+func gunzip(b []byte, limit int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out)) > limit {
+		return nil, errors.New("decompressed body larger than the center accepts")
+	}
+	return out, nil
+}

@@ -1,0 +1,108 @@
+// Package vehicle is the reference vehicle: a DCM that takes CAN data off
+// the bus, writes it into data files named per Appendix 1 §2, and uploads
+// them to the center over HTTP/1.1 with its client certificate, retrying
+// exactly as 7.2.2.6 and Table 7-8 say (both read from package spec). It
+// obeys only the bus and the network; it runs with a time scale so that a
+// spec minute can pass in a fraction of a wall second. Quirks (Config.Quirks)
+// break one clause each and exist only for the harness's self-test.
+package vehicle
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/icoc-dev/icoc/simulator/bus"
+)
+
+// Config is everything the reference vehicle needs. Start from
+// NewDefaultConfig; paths are used as given.
+type Config struct {
+	// VIN is the vehicle identifier sent in every exchange (7.3).
+	VIN string `yaml:"vin"`
+	// CenterURL is the base URL of the center, e.g. https://center.icoc.test:443.
+	CenterURL string `yaml:"center_url"`
+	// CenterAddr, when set, is dialled instead of the URL's host (the URL's
+	// host stays the TLS server name).
+	CenterAddr string `yaml:"center_addr"`
+	// CertFile and KeyFile are the client certificate chain and key (6.2.2).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// RootCAFile is the OEM root the server chain must end at (6.2.3).
+	RootCAFile string `yaml:"root_ca_file"`
+	// Bus is the CAN bus the vehicle listens on.
+	Bus bus.Config `yaml:"bus"`
+	// TimeScale is wall seconds per spec second: 1 runs in real time, 0.05
+	// runs a spec minute in 3 wall seconds. Must be positive.
+	TimeScale float64 `yaml:"time_scale"`
+	// Generation is the <generation> of Appendix 1 §2 (one letter, two digits).
+	Generation string `yaml:"generation"`
+	// Function is the <function> number of CAN data upload.
+	Function int `yaml:"function"`
+	// Extension is the lower-case file extension of CAN data files.
+	Extension string `yaml:"extension"`
+	// UserAgent is the product identifier (7.2.2.3).
+	UserAgent string `yaml:"user_agent"`
+	// VehicleIDHeader is the custom header carrying the VIN.
+	VehicleIDHeader string `yaml:"vehicle_id_header"`
+	// Quirks break one clause each; see Quirks. Empty in any real use.
+	Quirks []string `yaml:"quirks"`
+	// Logf, when set, receives one line per notable event.
+	Logf func(format string, args ...any) `yaml:"-"`
+}
+
+// NewDefaultConfig returns a Config with everything but the VIN, the center,
+// the certificates and the bus set.
+func NewDefaultConfig() Config {
+	return Config{
+		TimeScale:       1,
+		Generation:      "D24",
+		Function:        1,
+		Extension:       "bin",
+		UserAgent:       "ICOC-REFDCM/0.1.0 (refdcm-sw/0.1.0)",
+		VehicleIDHeader: "vehicle_id",
+	}
+}
+
+// Validate checks the config; the error names each bad field.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.VIN) != 17 {
+		errs = append(errs, fmt.Errorf("vin %q: a VIN has 17 characters, not %d", c.VIN, len(c.VIN)))
+	}
+	if u, err := url.Parse(c.CenterURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("center_url %q: want https://host[:port]", c.CenterURL))
+	}
+	if c.CenterAddr != "" {
+		if _, _, err := net.SplitHostPort(c.CenterAddr); err != nil {
+			errs = append(errs, fmt.Errorf("center_addr %q: %v", c.CenterAddr, err))
+		}
+	}
+	for _, f := range []struct{ name, path string }{
+		{"cert_file", c.CertFile}, {"key_file", c.KeyFile}, {"root_ca_file", c.RootCAFile},
+	} {
+		if f.path == "" {
+			errs = append(errs, fmt.Errorf("%s: not set", f.name))
+		} else if _, err := os.Stat(f.path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", f.name, err))
+		}
+	}
+	if err := c.Bus.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TimeScale <= 0 {
+		errs = append(errs, fmt.Errorf("time_scale %v: must be positive", c.TimeScale))
+	}
+	if _, err := ParseQuirks(c.Quirks); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// wall converts a spec duration into wall time by the time scale.
+func (c Config) wall(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * c.TimeScale)
+}
