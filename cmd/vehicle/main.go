@@ -1,0 +1,60 @@
+// Command vehicle runs the reference vehicle on its own: it listens on a
+// CAN bus (SocketCAN interface or the UDP multicast emulator) and uploads
+// what it records to a center, as the common specification says.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/icoc-dev/icoc/simulator/vehicle"
+)
+
+func main() {
+	cfg := vehicle.NewDefaultConfig()
+	pkiDir := flag.String("pki", "fixtures/pki", "directory of the test PKI (used for unset certificate flags)")
+	flag.StringVar(&cfg.VIN, "vin", "JT1TESTVH00000001", "VIN (17 characters)")
+	flag.StringVar(&cfg.CenterURL, "center", "https://center.icoc.test:443", "center base URL; its host is the TLS server name")
+	flag.StringVar(&cfg.CenterAddr, "center-addr", "", "address to dial instead of the URL's host (host:port)")
+	flag.StringVar(&cfg.CertFile, "cert", "", "client certificate chain, PEM (default: <pki>/vehicle.chain.pem)")
+	flag.StringVar(&cfg.KeyFile, "key", "", "client key, PEM (default: <pki>/vehicle.key.pem)")
+	flag.StringVar(&cfg.RootCAFile, "root-ca", "", "OEM root CA, PEM (default: <pki>/root.crt.pem)")
+	flag.StringVar(&cfg.Bus.Interface, "can", "", "SocketCAN interface (can0, vcan0)")
+	flag.StringVar(&cfg.Bus.UDP, "can-udp", "", "UDP multicast address of an emulated bus (instead of -can)")
+	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
+	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
+	flag.Parse()
+	if cfg.CertFile == "" {
+		cfg.CertFile = filepath.Join(*pkiDir, "vehicle.chain.pem")
+	}
+	if cfg.KeyFile == "" {
+		cfg.KeyFile = filepath.Join(*pkiDir, "vehicle.key.pem")
+	}
+	if cfg.RootCAFile == "" {
+		cfg.RootCAFile = filepath.Join(*pkiDir, "root.crt.pem")
+	}
+	if *quirks != "" {
+		cfg.Quirks = strings.Split(*quirks, ",")
+	}
+	cfg.Logf = func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, time.Now().Format(time.RFC3339Nano)+" "+format+"\n", args...)
+	}
+	v, err := vehicle.New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vehicle:", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := v.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "vehicle:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,62 @@
+// Package harness is the engine the conformance cases use: DUT profiles, the
+// spec clock, the wire recorder, the CAN stimulus, the Ginkgo wrapper with
+// its label registry, verdict matchers and the quirk self-test. It drives a
+// DUT only through the CAN bus and the network.
+package harness
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Clock converts between spec time (the durations the seeds write: 3 s
+// retry intervals, 60 s timeouts, 10 min silences) and wall time. Against a
+// real DUT the scale is 1; against the reference simulators it is the time
+// scale they were started with. Every timing expectation in a case is
+// written in spec time and converted here.
+type Clock struct {
+	// Mode is "real" (Scale 1) or "scaled".
+	Mode string `yaml:"mode" json:"mode"`
+	// Scale is wall seconds per spec second; always positive.
+	Scale float64 `yaml:"time_scale" json:"time_scale"`
+}
+
+// Wall converts a spec duration into the wall duration it takes.
+func (c Clock) Wall(spec time.Duration) time.Duration {
+	return time.Duration(float64(spec) * c.Scale)
+}
+
+// Spec converts a wall duration into spec time.
+func (c Clock) Spec(wall time.Duration) time.Duration {
+	return time.Duration(float64(wall) / c.Scale)
+}
+
+// Tolerance is how far an observed spec duration may stray from the
+// expected one: the larger of Relative × expected and Absolute.
+type Tolerance struct {
+	// Relative is a fraction of the expected duration, e.g. 0.2.
+	Relative float64 `yaml:"relative" json:"relative"`
+	// Absolute is in spec time.
+	Absolute time.Duration `yaml:"absolute" json:"absolute"`
+}
+
+// Allowed is the deviation allowed around expected.
+func (t Tolerance) Allowed(expected time.Duration) time.Duration {
+	rel := time.Duration(math.Abs(float64(expected)) * t.Relative)
+	return max(rel, t.Absolute)
+}
+
+// Within reports whether actual is expected within the tolerance.
+func (t Tolerance) Within(expected, actual time.Duration) bool {
+	d := actual - expected
+	if d < 0 {
+		d = -d
+	}
+	return d <= t.Allowed(expected)
+}
+
+// Describe renders "3s ± 600ms" for failure messages.
+func (t Tolerance) Describe(expected time.Duration) string {
+	return fmt.Sprintf("%v ± %v", expected, t.Allowed(expected))
+}

@@ -1,0 +1,36 @@
+package harness
+
+import (
+	"testing"
+	"time"
+)
+
+func TestClockConverts(t *testing.T) {
+	c := Clock{Mode: "scaled", Scale: 0.05}
+	if got := c.Wall(time.Minute); got != 3*time.Second {
+		t.Errorf("Wall(1m) = %v, want 3s", got)
+	}
+	if got := c.Spec(3 * time.Second); got != time.Minute {
+		t.Errorf("Spec(3s) = %v, want 1m", got)
+	}
+}
+
+func TestTolerance(t *testing.T) {
+	tol := Tolerance{Relative: 0.2, Absolute: 500 * time.Millisecond}
+	for _, c := range []struct {
+		expected, actual time.Duration
+		ok               bool
+	}{
+		{3 * time.Second, 3600 * time.Millisecond, true},
+		{3 * time.Second, 3700 * time.Millisecond, false},
+		{3 * time.Second, 2400 * time.Millisecond, true},
+		{3 * time.Second, 1500 * time.Millisecond, false},
+		{time.Minute, 71 * time.Second, true},
+		{time.Minute, 30 * time.Second, false},
+		{time.Second, 1400 * time.Millisecond, true}, // absolute floor
+	} {
+		if got := tol.Within(c.expected, c.actual); got != c.ok {
+			t.Errorf("Within(%v, %v) = %v, want %v", c.expected, c.actual, got, c.ok)
+		}
+	}
+}

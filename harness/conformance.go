@@ -1,0 +1,100 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/icoc-dev/icoc/harness/report"
+	"github.com/icoc-dev/icoc/simulator/bench"
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+)
+
+// SetUpSuite registers the suite-level nodes every conformance suite needs
+// and stores the Run in *run once it has started: BeforeSuite starts the run
+// (and reports the run's metadata), switches the DUT's ignition on, and
+// AfterSuite stops it; around every spec the fault plan is cleared and the
+// spec time covered is reported. Call it once per suite, at package level.
+func SetUpSuite(run **Run) bool {
+	ginkgo.BeforeSuite(func(ctx ginkgo.SpecContext) {
+		r, err := Start()
+		if err != nil {
+			ginkgo.AbortSuite("harness: " + err.Error())
+		}
+		*run = r
+		ginkgo.AddReportEntry(report.EntryRun, r.Metadata(), ginkgo.ReportEntryVisibilityNever)
+		if err := r.Ignition(ctx, bench.IGOn); err != nil {
+			ginkgo.AbortSuite("harness: " + err.Error())
+		}
+		// Let the DUT take IG-ON before the first spec stimulates it.
+		r.Wait(ctx, time.Second)
+	}, ginkgo.NodeTimeout(time.Minute))
+	ginkgo.AfterSuite(func() {
+		if *run != nil {
+			(*run).Stop()
+		}
+	})
+	var started time.Time
+	ginkgo.BeforeEach(func() {
+		started = time.Now()
+		if *run != nil {
+			(*run).Faults.Reset()
+		}
+	})
+	ginkgo.AfterEach(func() {
+		if *run == nil {
+			return
+		}
+		(*run).Faults.Reset()
+		covered := (*run).Clock.Spec(time.Since(started))
+		ginkgo.AddReportEntry(report.EntrySpecTime, covered.Seconds(), ginkgo.ReportEntryVisibilityNever)
+	})
+	return true
+}
+
+// RunSuite runs the suite's specs under go test.
+func RunSuite(t *testing.T, description string) {
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	ginkgo.RunSpecs(t, description)
+}
+
+// ConformanceIt declares one conformance spec named "[id] text". id is the
+// clause or table-row ID the spec checks; the names are unique (checked at
+// tree construction). args are Ginkgo decorators (use Labels) and the body.
+func ConformanceIt(id, text string, args ...any) bool {
+	return ginkgo.It(SpecName(id, text), args...)
+}
+
+// Entry declares one DescribeTable row named "[id] text"; the same rules as
+// ConformanceIt apply.
+func Entry(id, text string, args ...any) ginkgo.TableEntry {
+	return ginkgo.Entry(SpecName(id, text), args...)
+}
+
+// Requires skips the current spec as not applicable when the DUT lacks any
+// of the capabilities (the report shows "not applicable", never "passed").
+func (r *Run) Requires(capabilities ...string) {
+	for _, c := range capabilities {
+		if !r.Profile.Has(c) {
+			ginkgo.Skip(fmt.Sprintf("not applicable: the DUT profile %s does not list capability %q", r.Profile.Name, c))
+		}
+	}
+}
+
+// Requirement is the normative rule a spec checks, quoted from the seed, with
+// its clause; failure messages print it above Expected and Actual.
+type Requirement struct {
+	Clause string
+	Rule   string
+}
+
+// String renders "Requirement: clause: \"rule\"" so that it can serve as the
+// description of any Gomega assertion.
+func (q Requirement) String() string {
+	return fmt.Sprintf("Requirement: %s: %q", q.Clause, q.Rule)
+}
+
+// SpecContext is the context a spec body receives.
+type SpecContext = context.Context

@@ -1,0 +1,109 @@
+package harness
+
+import (
+	"fmt"
+	"regexp"
+	"sync"
+
+	"github.com/onsi/ginkgo/v2"
+)
+
+// Label is one Ginkgo label from the frozen registry below. Only the
+// constructors in this file make Labels, so a spec cannot carry a label the
+// registry does not know.
+type Label struct{ name string }
+
+// String returns the label as Ginkgo sees it, e.g. "protocol:http1".
+func (l Label) String() string { return l.name }
+
+// allowedLabels is the frozen registry: every label any spec may carry.
+var allowedLabels = map[string]string{
+	"protocol:tls":     "TLS 1.3 (7.1.1)",
+	"protocol:http1":   "HTTP/1.1 (7.2.2)",
+	"protocol:http2":   "HTTP/2 (7.2.3)",
+	"protocol:grpc":    "gRPC (7.2.4)",
+	"protocol:mqtt":    "MQTT v5 (7.2.5)",
+	"protocol:can":     "CAN bus (bench)",
+	"protocol:exve":    "ISO 20078-2 ExVe",
+	"protocol:viss":    "W3C/COVESA VISS",
+	"role:vehicle-dut": "the DUT is the vehicle; the harness plays the center",
+	"role:center-dut":  "the DUT is the center; the harness plays the vehicle",
+	"duration:slow":    "covers more than a minute of spec time",
+	"hardware":         "needs a real bus or device (SocketCAN, a DCM)",
+}
+
+func label(name string) Label {
+	if _, ok := allowedLabels[name]; !ok {
+		panic(fmt.Sprintf("harness: label %q is not in the registry", name))
+	}
+	return Label{name}
+}
+
+// Protocols a spec can be labelled with.
+var (
+	TLS   = label("protocol:tls")
+	HTTP1 = label("protocol:http1")
+	HTTP2 = label("protocol:http2")
+	GRPC  = label("protocol:grpc")
+	MQTT  = label("protocol:mqtt")
+	CAN   = label("protocol:can")
+)
+
+// Roles of the DUT a spec applies to.
+var (
+	VehicleDUT = label("role:vehicle-dut")
+	CenterDUT  = label("role:center-dut")
+)
+
+// Slow marks a spec that covers more than a minute of spec time.
+var Slow = label("duration:slow")
+
+// Hardware marks a spec that needs a real bus or device.
+var Hardware = label("hardware")
+
+// Labels turns registry labels into a Ginkgo decorator.
+func Labels(ls ...Label) ginkgo.Labels {
+	out := make(ginkgo.Labels, 0, len(ls))
+	for _, l := range ls {
+		if l.name == "" {
+			panic("harness: zero Label; use the registry's constructors")
+		}
+		out = append(out, l.name)
+	}
+	return out
+}
+
+// AllowedLabels returns a copy of the registry: label -> meaning.
+func AllowedLabels() map[string]string {
+	out := make(map[string]string, len(allowedLabels))
+	for k, v := range allowedLabels {
+		out[k] = v
+	}
+	return out
+}
+
+// idPattern is what a spec ID looks like: a clause (7.2.2.4, A1.2) and
+// optionally a table row (T7-8 503, T7-4 A).
+var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$`)
+
+var (
+	namesMu sync.Mutex
+	names   = map[string]bool{}
+)
+
+// SpecName builds "[id] text" and registers it; an ID that does not look
+// like a clause or a name used twice panics during tree construction, so a
+// dry run proves every name unique and cited.
+func SpecName(id, text string) string {
+	if !idPattern.MatchString(id) {
+		panic(fmt.Sprintf("harness: spec ID %q is not a clause or table-row ID (e.g. 7.2.2.4 T7-8 503)", id))
+	}
+	name := fmt.Sprintf("[%s] %s", id, text)
+	namesMu.Lock()
+	defer namesMu.Unlock()
+	if names[name] {
+		panic(fmt.Sprintf("harness: spec name used twice: %s", name))
+	}
+	names[name] = true
+	return name
+}

@@ -1,0 +1,86 @@
+package harness
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/onsi/gomega/types"
+)
+
+// verdict formats a failure the way every matcher here does: the
+// requirement, then what was expected, then what was seen on the wire.
+func verdict(req Requirement, expected, actual string) string {
+	return fmt.Sprintf("%s\nExpected:    %s\nActual:      %s", req, expected, indentRest(actual))
+}
+
+func indentRest(s string) string {
+	return strings.ReplaceAll(s, "\n", "\n             ")
+}
+
+// RetryPattern says how a DUT must retry one request: Retries retries after
+// the first attempt (0: never retried), each starting Interval of spec time
+// after the answer to the one before, within Tolerance.
+type RetryPattern struct {
+	Retries   int
+	Interval  time.Duration
+	Tolerance Tolerance
+	Clock     Clock
+}
+
+// Describe renders the pattern for messages.
+func (p RetryPattern) Describe() string {
+	if p.Retries == 0 {
+		return "exactly 1 attempt (no retry)"
+	}
+	return fmt.Sprintf("exactly %d attempts (1 + %d retries), each retry %s (spec time) after the previous answer",
+		p.Retries+1, p.Retries, p.Tolerance.Describe(p.Interval))
+}
+
+// FollowRetryPattern succeeds when a recorded []Attempt (of one request and
+// its retries) has exactly the pattern's count and gaps. The gap is measured
+// from the center's answer to the next connection's arrival, so TLS set-up
+// time does not count against the DUT.
+func FollowRetryPattern(req Requirement, p RetryPattern) types.GomegaMatcher {
+	return &retryMatcher{req: req, p: p}
+}
+
+type retryMatcher struct {
+	req Requirement
+	p   RetryPattern
+	why string
+}
+
+func (m *retryMatcher) Match(actual any) (bool, error) {
+	attempts, ok := actual.([]Attempt)
+	if !ok {
+		return false, fmt.Errorf("FollowRetryPattern wants []harness.Attempt, got %T", actual)
+	}
+	if len(attempts) != m.p.Retries+1 {
+		m.why = fmt.Sprintf("%d attempts", len(attempts))
+		return false, nil
+	}
+	for i := 1; i < len(attempts); i++ {
+		prev := attempts[i-1]
+		if prev.AnsweredAt.IsZero() {
+			m.why = fmt.Sprintf("attempt #%d was never answered, yet #%d followed", i, i+1)
+			return false, nil
+		}
+		gap := m.p.Clock.Spec(attempts[i].ConnAccepted.Sub(prev.AnsweredAt))
+		if !m.p.Tolerance.Within(m.p.Interval, gap) {
+			m.why = fmt.Sprintf("retry #%d came %.2fs (spec time) after the answer to attempt #%d", i, gap.Seconds(), i)
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (m *retryMatcher) FailureMessage(actual any) string {
+	attempts, _ := actual.([]Attempt)
+	return verdict(m.req, m.p.Describe(), m.why+"; timeline:\n"+Timeline(attempts, m.p.Clock))
+}
+
+func (m *retryMatcher) NegatedFailureMessage(actual any) string {
+	attempts, _ := actual.([]Attempt)
+	return verdict(m.req, "anything but "+m.p.Describe(), "that pattern; timeline:\n"+Timeline(attempts, m.p.Clock))
+}

@@ -1,0 +1,50 @@
+package harness
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func attemptsAt(c Clock, gaps ...time.Duration) []Attempt {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out []Attempt
+	at := t0
+	for i := 0; i <= len(gaps); i++ {
+		a := Attempt{Method: "POST", Path: "/files/x", ConnAccepted: at, ReceivedAt: at, AnsweredAt: at.Add(time.Millisecond), Status: 503}
+		out = append(out, a)
+		if i < len(gaps) {
+			at = a.AnsweredAt.Add(c.Wall(gaps[i]))
+		}
+	}
+	return out
+}
+
+func TestFollowRetryPattern(t *testing.T) {
+	c := Clock{Mode: "scaled", Scale: 0.05}
+	p := RetryPattern{Retries: 2, Interval: 3 * time.Second, Tolerance: Tolerance{Relative: 0.2}, Clock: c}
+	req := Requirement{Clause: "7.2.2.6", Rule: "2 retries, 3 s"}
+	m := FollowRetryPattern(req, p)
+	if ok, err := m.Match(attemptsAt(c, 3*time.Second, 3100*time.Millisecond)); !ok || err != nil {
+		t.Errorf("good pattern rejected: %v", m.FailureMessage(attemptsAt(c, 3*time.Second, 3*time.Second)))
+	}
+	for name, a := range map[string][]Attempt{
+		"too few":       attemptsAt(c, 3*time.Second),
+		"too many":      attemptsAt(c, 3*time.Second, 3*time.Second, 3*time.Second),
+		"too early":     attemptsAt(c, time.Second, 3*time.Second),
+		"too late":      attemptsAt(c, 3*time.Second, 6*time.Second),
+		"none recorded": nil,
+	} {
+		m := FollowRetryPattern(req, p)
+		if ok, _ := m.Match(a); ok {
+			t.Errorf("%s: matched", name)
+			continue
+		}
+		msg := m.FailureMessage(a)
+		for _, want := range []string{"Requirement: 7.2.2.6", "Expected:", "Actual:"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: message lacks %q:\n%s", name, want, msg)
+			}
+		}
+	}
+}

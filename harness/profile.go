@@ -1,0 +1,265 @@
+package harness
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed profiles/sim.yaml
+var simProfileYAML []byte
+
+// BuiltinSimProfile names the built-in profile: both reference simulators.
+const BuiltinSimProfile = "builtin:sim"
+
+// Profile describes one device under test and how the harness reaches it:
+// its roles and capabilities (its PICS), identity, certificates, CAN
+// interface, clock and tolerances. Paths in a loaded Profile are absolute.
+type Profile struct {
+	// Name identifies the profile in reports.
+	Name string `yaml:"name"`
+	// Source is the file the profile came from, or BuiltinSimProfile.
+	Source string `yaml:"-"`
+	// DUT is the device under test.
+	DUT DUT `yaml:"dut"`
+	// Clock is the DUT's clock: real, or scaled for the simulators.
+	Clock Clock `yaml:"clock"`
+	// Tolerance applies to every timing judgement, in spec time.
+	Tolerance Tolerance `yaml:"tolerance"`
+	// CAN says which bus reaches the DUT; an empty interface means the UDP
+	// multicast emulator.
+	CAN CANConfig `yaml:"can"`
+	// Center is the center the harness runs when it plays the center.
+	Center CenterConfig `yaml:"center"`
+}
+
+// DUT is the identity and capabilities of the device under test.
+type DUT struct {
+	Name     string `yaml:"name"`
+	Firmware string `yaml:"firmware"`
+	// Roles holds "vehicle" and/or "center".
+	Roles []string `yaml:"roles"`
+	// Simulated means the harness starts the reference simulator for each
+	// role itself.
+	Simulated bool `yaml:"simulated"`
+	// VIN is the vehicle identifier the DUT uses (17 characters).
+	VIN string `yaml:"vin"`
+	// Capabilities lists the protocols and optional features the DUT has;
+	// specs for anything else are reported as not applicable.
+	Capabilities []string `yaml:"capabilities"`
+	// CertFile, KeyFile and RootCAFile are the DUT's client certificate
+	// chain, its key, and the root it trusts; a simulated DUT uses them.
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	RootCAFile string `yaml:"root_ca_file"`
+}
+
+// CANConfig names the bus: a SocketCAN interface, or empty for the emulator.
+type CANConfig struct {
+	Interface string `yaml:"interface"`
+}
+
+// CenterConfig is where and as whom the harness's center listens, and,
+// when the DUT is a center, where the DUT is.
+type CenterConfig struct {
+	// Address is the DUT center's host:port when the DUT plays the center.
+	Address      string `yaml:"address"`
+	Listen       string `yaml:"listen"`
+	Host         string `yaml:"host"`
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Has reports whether the DUT has capability c.
+func (p *Profile) Has(c string) bool { return slices.Contains(p.DUT.Capabilities, c) }
+
+// HasRole reports whether the DUT plays role r.
+func (p *Profile) HasRole(r string) bool { return slices.Contains(p.DUT.Roles, r) }
+
+// ProfileError is a bad profile: the file, the field (and line when known)
+// and the reason.
+type ProfileError struct {
+	File   string
+	Field  string
+	Line   int
+	Reason string
+}
+
+func (e *ProfileError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Field == "" {
+		return fmt.Sprintf("profile %s: %s", loc, e.Reason)
+	}
+	return fmt.Sprintf("profile %s: %s: %s", loc, e.Field, e.Reason)
+}
+
+// LoadProfile reads a profile: BuiltinSimProfile (or "") for the built-in
+// one, else a YAML file. Unknown fields, missing files and bad addresses are
+// errors that name the file, the field and the reason. Relative paths in
+// the file are made absolute against its directory (the repository root for
+// the built-in profile).
+func LoadProfile(path string) (*Profile, error) {
+	var data []byte
+	var base string
+	source := path
+	if path == "" || path == BuiltinSimProfile {
+		root, err := RepoRoot()
+		if err != nil {
+			return nil, err
+		}
+		data, base, source = simProfileYAML, root, BuiltinSimProfile
+	} else {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, &ProfileError{File: path, Reason: err.Error()}
+		}
+		data, err = os.ReadFile(abs)
+		if err != nil {
+			return nil, &ProfileError{File: path, Reason: "cannot read: " + unwrapPathError(err)}
+		}
+		base, source = filepath.Dir(abs), abs
+	}
+	p := &Profile{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(p); err != nil {
+		return nil, yamlProfileError(source, err)
+	}
+	p.Source = source
+	for _, f := range []*string{&p.DUT.CertFile, &p.DUT.KeyFile, &p.DUT.RootCAFile, &p.Center.CertFile, &p.Center.KeyFile, &p.Center.ClientCAFile} {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(base, *f)
+		}
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// validate checks each field; the first error is returned, naming the field.
+func (p *Profile) validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &ProfileError{File: p.Source, Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if p.Name == "" {
+		return bad("name", "not set")
+	}
+	if len(p.DUT.Roles) == 0 {
+		return bad("dut.roles", "not set: want vehicle and/or center")
+	}
+	for _, r := range p.DUT.Roles {
+		if r != "vehicle" && r != "center" {
+			return bad("dut.roles", "%q is not a role: want vehicle or center", r)
+		}
+	}
+	if len(p.DUT.VIN) != 17 {
+		return bad("dut.vin", "%q has %d characters; a VIN has 17", p.DUT.VIN, len(p.DUT.VIN))
+	}
+	switch p.Clock.Mode {
+	case "real":
+		if p.Clock.Scale == 0 {
+			p.Clock.Scale = 1
+		}
+		if p.Clock.Scale != 1 {
+			return bad("clock.time_scale", "%v: a real clock runs at 1", p.Clock.Scale)
+		}
+	case "scaled":
+		if p.Clock.Scale <= 0 || p.Clock.Scale > 1 {
+			return bad("clock.time_scale", "%v: want 0 < scale <= 1 (wall seconds per spec second)", p.Clock.Scale)
+		}
+		if !p.DUT.Simulated {
+			return bad("clock.mode", "scaled: only a simulated DUT runs on a scaled clock; a real device needs mode real")
+		}
+	default:
+		return bad("clock.mode", "%q: want real or scaled", p.Clock.Mode)
+	}
+	if p.Tolerance.Relative < 0 || p.Tolerance.Absolute < 0 {
+		return bad("tolerance", "negative")
+	}
+	if p.HasRole("center") && !p.DUT.Simulated {
+		if _, _, err := net.SplitHostPort(p.Center.Address); err != nil {
+			return bad("center.address", "%q: %v (the DUT center's host:port)", p.Center.Address, err)
+		}
+	}
+	if _, _, err := net.SplitHostPort(p.Center.Listen); err != nil {
+		return bad("center.listen", "%q: %v", p.Center.Listen, err)
+	}
+	if p.Center.Host == "" {
+		return bad("center.host", "not set")
+	}
+	files := []struct{ field, path string }{
+		{"center.cert_file", p.Center.CertFile}, {"center.key_file", p.Center.KeyFile}, {"center.client_ca_file", p.Center.ClientCAFile},
+	}
+	if p.DUT.Simulated {
+		files = append(files, []struct{ field, path string }{
+			{"dut.cert_file", p.DUT.CertFile}, {"dut.key_file", p.DUT.KeyFile}, {"dut.root_ca_file", p.DUT.RootCAFile},
+		}...)
+	}
+	for _, f := range files {
+		if f.path == "" {
+			return bad(f.field, "not set")
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return bad(f.field, "%s", unwrapPathError(err))
+		}
+	}
+	return nil
+}
+
+// yamlProfileError turns a YAML decoding error into a ProfileError with the
+// line and field when the decoder gave them.
+func yamlProfileError(file string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		line := 0
+		if _, rest, ok := strings.Cut(msg, "line "); ok {
+			fmt.Sscanf(rest, "%d", &line)
+			if _, after, ok := strings.Cut(rest, ": "); ok {
+				msg = after
+			}
+		}
+		return &ProfileError{File: file, Line: line, Reason: msg}
+	}
+	return &ProfileError{File: file, Reason: strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+func unwrapPathError(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%s: %v", pe.Path, pe.Err)
+	}
+	return err.Error()
+}
+
+// RepoRoot finds the repository root: the nearest directory upwards from the
+// working directory that holds icoc's go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/icoc-dev/icoc\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the icoc repository (no go.mod of github.com/icoc-dev/icoc above the working directory)")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,176 @@
+package harness
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/icoc-dev/icoc/simulator/center"
+)
+
+// Attempt is one request the harness's center saw, with the facts of its
+// connection and what it answered. Times are wall times; convert gaps with
+// the Clock.
+type Attempt struct {
+	Seq          uint64
+	ConnID       uint64
+	ConnAccepted time.Time
+	Handshake    HandshakeFacts
+	ReceivedAt   time.Time
+	AnsweredAt   time.Time
+	Method       string
+	Path         string
+	Proto        string
+	Header       http.Header
+	BodyLen      int
+	BodySHA256   string
+	Status       int
+	AnsweredBy   string
+	Dropped      bool
+}
+
+// HandshakeFacts are the TLS facts of one handshake as the recorder keeps
+// them.
+type HandshakeFacts struct {
+	Version     string
+	CipherSuite string
+	Group       string
+	Resumed     bool
+	ALPN        string
+	SNI         string
+	ClientCN    string
+	Err         string
+}
+
+func factsOf(h center.HandshakeInfo) HandshakeFacts {
+	f := HandshakeFacts{
+		Version:     tls.VersionName(h.Version),
+		CipherSuite: tls.CipherSuiteName(h.CipherSuite),
+		Group:       h.Group.String(),
+		Resumed:     h.Resumed,
+		ALPN:        h.ALPN,
+		SNI:         h.SNI,
+	}
+	if len(h.PeerCertificates) > 0 {
+		f.ClientCN = h.PeerCertificates[0].Subject.CommonName
+	}
+	if h.Err != nil {
+		f.Err = h.Err.Error()
+	}
+	return f
+}
+
+// Recorder is a center hook that records every connection, handshake and
+// exchange. It answers nothing. Safe for concurrent use.
+type Recorder struct {
+	center.HookBase
+	mu         sync.Mutex
+	attempts   []Attempt
+	handshakes []HandshakeFacts
+	pending    map[uint64]int // exchange Seq -> index in attempts
+}
+
+// NewRecorder returns an empty Recorder.
+func NewRecorder() *Recorder { return &Recorder{pending: map[uint64]int{}} }
+
+// ID returns "recorder".
+func (r *Recorder) ID() string { return "recorder" }
+
+// Provides returns true for handshakes, requests and answers.
+func (r *Recorder) Provides(e center.Event) bool {
+	return e == center.OnHandshake || e == center.OnRequest || e == center.OnAnswer
+}
+
+// OnHandshake records the handshake's facts.
+func (r *Recorder) OnHandshake(h center.HandshakeInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handshakes = append(r.handshakes, factsOf(h))
+}
+
+// OnRequest records the request and answers nothing.
+func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
+	sum := sha256.Sum256(x.Body)
+	a := Attempt{
+		Seq:          x.Seq,
+		ConnID:       x.Conn.ID,
+		ConnAccepted: x.Conn.AcceptedAt,
+		Handshake:    factsOf(x.TLS),
+		ReceivedAt:   x.ReceivedAt,
+		Method:       x.Method,
+		Path:         x.Path,
+		Proto:        x.Proto,
+		Header:       x.Header.Clone(),
+		BodyLen:      len(x.Body),
+		BodySHA256:   hex.EncodeToString(sum[:]),
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending[x.Seq] = len(r.attempts)
+	r.attempts = append(r.attempts, a)
+	return center.Answer{}
+}
+
+// OnAnswer completes the attempt with what was answered and when.
+func (r *Recorder) OnAnswer(x *center.Exchange, a center.Answer, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, ok := r.pending[x.Seq]
+	if !ok {
+		return
+	}
+	delete(r.pending, x.Seq)
+	r.attempts[i].AnsweredAt = at
+	r.attempts[i].Status = a.Status
+	r.attempts[i].AnsweredBy = a.By
+	r.attempts[i].Dropped = a.Drop
+}
+
+// Attempts returns a copy of the attempts that match keep (all when nil), in
+// arrival order. An attempt still being answered has a zero AnsweredAt.
+func (r *Recorder) Attempts(keep func(Attempt) bool) []Attempt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Attempt
+	for _, a := range r.attempts {
+		if keep == nil || keep(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Handshakes returns a copy of every handshake recorded, in order.
+func (r *Recorder) Handshakes() []HandshakeFacts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]HandshakeFacts(nil), r.handshakes...)
+}
+
+// PathContains keeps attempts whose path contains s.
+func PathContains(s string) func(Attempt) bool {
+	return func(a Attempt) bool { return strings.Contains(a.Path, s) }
+}
+
+// Timeline renders attempts for a failure message, times in spec seconds
+// from the first one.
+func Timeline(attempts []Attempt, c Clock) string {
+	if len(attempts) == 0 {
+		return "  (no attempt recorded)"
+	}
+	var b strings.Builder
+	t0 := attempts[0].ConnAccepted
+	for i, a := range attempts {
+		fmt.Fprintf(&b, "  #%d at %6.2fs spec: %s %s -> %d", i+1, c.Spec(a.ConnAccepted.Sub(t0)).Seconds(), a.Method, a.Path, a.Status)
+		if i > 0 && !attempts[i-1].AnsweredAt.IsZero() {
+			fmt.Fprintf(&b, " (%.2fs after answer #%d)", c.Spec(a.ConnAccepted.Sub(attempts[i-1].AnsweredAt)).Seconds(), i)
+		}
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,278 @@
+package harness
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/icoc-dev/icoc/harness/report"
+	"github.com/icoc-dev/icoc/simulator/bench"
+	"github.com/icoc-dev/icoc/simulator/bus"
+	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"go.einride.tech/can"
+)
+
+// Flags of a conformance run. They can be given after `--` to ginkgo or go
+// test, or through the environment (ICOC_PROFILE, ICOC_QUIRKS).
+var (
+	flagProfile = flag.String("icoc.profile", os.Getenv("ICOC_PROFILE"), "DUT profile file (default: the built-in sim profile)")
+	flagQuirks  = flag.String("icoc.quirks", os.Getenv("ICOC_QUIRKS"), "comma-separated quirks of the reference vehicle (self-test only)")
+	flagVerbose = flag.Bool("icoc.verbose", os.Getenv("ICOC_VERBOSE") != "", "log what the simulators do")
+)
+
+// Run is one conformance run against one DUT: the profile, the clock, the
+// harness's center with its recorder and fault plan, the CAN bus, and the
+// reference simulators a simulated DUT needs. It is filled once from the
+// flags by Start and shared by every spec of a suite.
+type Run struct {
+	Profile  *Profile
+	Clock    Clock
+	Center   *center.Server
+	Recorder *Recorder
+	Faults   *center.FaultPlan
+	// Bus is the harness's connection to the DUT's CAN bus.
+	Bus *bus.Conn
+	// Transport says how the DUT is reached: "loopback" for now.
+	Transport string
+	// Quirks are the reference vehicle's quirks (self-test only).
+	Quirks []string
+
+	mu          sync.Mutex
+	ignition    bench.Ignition
+	ignitionSet bool
+
+	emulator *bus.Emulator
+	cancel   context.CancelFunc
+	vehErr   chan error
+}
+
+// Start loads the profile named by the flags, starts the harness's center,
+// opens the bus, and starts the reference vehicle when the profile's DUT is
+// simulated. Every error says what is wrong and where.
+func Start() (*Run, error) {
+	p, err := LoadProfile(*flagProfile)
+	if err != nil {
+		return nil, err
+	}
+	var quirks []string
+	for _, q := range strings.Split(*flagQuirks, ",") {
+		if q = strings.TrimSpace(q); q != "" {
+			quirks = append(quirks, q)
+		}
+	}
+	if len(quirks) > 0 && !p.DUT.Simulated {
+		return nil, fmt.Errorf("quirks %v: only the reference vehicle has quirks; profile %s is a real device", quirks, p.Source)
+	}
+	r := &Run{Profile: p, Clock: p.Clock, Recorder: NewRecorder(), Faults: center.NewFaultPlan(), Transport: "loopback", Quirks: quirks}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	if err := r.start(ctx); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Run) logf(format string, args ...any) {
+	if *flagVerbose {
+		fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
+	}
+}
+
+func (r *Run) start(ctx context.Context) error {
+	p := r.Profile
+	if p.HasRole("vehicle") {
+		cc := center.NewDefaultConfig()
+		cc.Addr = p.Center.Listen
+		cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
+		cc.Logf = r.logf
+		c, err := center.New(cc)
+		if err != nil {
+			return err
+		}
+		c.AddHook(r.Recorder)
+		c.AddHook(r.Faults)
+		if err := c.Start(); err != nil {
+			return err
+		}
+		r.Center = c
+	}
+	busCfg := bus.Config{Interface: p.CAN.Interface}
+	if busCfg.Interface == "" {
+		e, err := bus.NewEmulator()
+		if err != nil {
+			return err
+		}
+		r.emulator = e
+		busCfg = e.Config()
+	}
+	conn, err := bus.Open(ctx, busCfg)
+	if err != nil {
+		return err
+	}
+	r.Bus = conn
+	if p.DUT.Simulated && p.HasRole("vehicle") {
+		vc := vehicle.NewDefaultConfig()
+		vc.VIN = p.DUT.VIN
+		vc.CenterURL = (&url.URL{Scheme: "https", Host: net.JoinHostPort(p.Center.Host, "443")}).String()
+		vc.CenterAddr = r.Center.Addr()
+		vc.CertFile, vc.KeyFile, vc.RootCAFile = p.DUT.CertFile, p.DUT.KeyFile, p.DUT.RootCAFile
+		vc.Bus = busCfg
+		vc.TimeScale = p.Clock.Scale
+		vc.Quirks = r.Quirks
+		vc.Logf = r.logf
+		v, err := vehicle.New(vc)
+		if err != nil {
+			return err
+		}
+		r.vehErr = make(chan error, 1)
+		go func() { r.vehErr <- v.Run(ctx) }()
+		select {
+		case <-v.Ready():
+		case err := <-r.vehErr:
+			r.vehErr = nil
+			return fmt.Errorf("reference vehicle: %w", err)
+		case <-time.After(10 * time.Second):
+			return errors.New("reference vehicle: not listening on the bus after 10 s")
+		}
+	}
+	go r.broadcastIgnition(ctx)
+	return nil
+}
+
+// broadcastIgnition sends the ignition state cyclically, as a body ECU does
+// on a real bus, so a DUT that wakes up late still learns it.
+func (r *Run) broadcastIgnition(ctx context.Context) {
+	period := min(max(r.Clock.Wall(time.Second), 20*time.Millisecond), time.Second)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.mu.Lock()
+			i, on := r.ignition, r.ignitionSet
+			r.mu.Unlock()
+			if on {
+				_ = r.Bus.TransmitFrame(ctx, bench.IgnitionFrame(i))
+			}
+		}
+	}
+}
+
+// Stop ends the simulators, the bus and the center. Safe to call twice.
+func (r *Run) Stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	if r.vehErr != nil {
+		<-r.vehErr
+		r.vehErr = nil
+	}
+	if r.Bus != nil {
+		_ = r.Bus.Close()
+	}
+	if r.emulator != nil {
+		r.emulator.Close()
+	}
+	if r.Center != nil {
+		_ = r.Center.Close()
+	}
+}
+
+// Send puts frames on the DUT's bus, in order.
+func (r *Run) Send(ctx context.Context, frames ...can.Frame) error {
+	for _, f := range frames {
+		if err := r.Bus.TransmitFrame(ctx, f); err != nil {
+			return fmt.Errorf("CAN stimulus %v: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// Ignition sets the DUT's ignition state over the bus; the state is then
+// repeated cyclically.
+func (r *Run) Ignition(ctx context.Context, i bench.Ignition) error {
+	r.mu.Lock()
+	r.ignition, r.ignitionSet = i, true
+	r.mu.Unlock()
+	return r.Send(ctx, bench.IgnitionFrame(i))
+}
+
+// TriggerUpload asks the DUT over the bus to upload its CAN data now.
+func (r *Run) TriggerUpload(ctx context.Context, t bench.UploadTrigger) error {
+	return r.Send(ctx, t.Frame())
+}
+
+// Wait lets spec duration d pass on the DUT's clock; false when ctx ended.
+func (r *Run) Wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(r.Clock.Wall(d))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Metadata describes the run for the report: profile, DUT identity, clock,
+// transport and the fingerprints of the certificates in use.
+func (r *Run) Metadata() report.RunMetadata {
+	p := r.Profile
+	m := report.RunMetadata{
+		Profile:   p.Source,
+		DUT:       report.DUTIdentity{Name: p.DUT.Name, Roles: p.DUT.Roles, Firmware: p.DUT.Firmware, VIN: p.DUT.VIN},
+		ClockMode: p.Clock.Mode,
+		TimeScale: p.Clock.Scale,
+		Transport: r.Transport,
+	}
+	if len(r.Quirks) > 0 {
+		m.DUT.Firmware += " (quirks: " + strings.Join(r.Quirks, ",") + ")"
+	}
+	for _, c := range []struct{ name, file string }{
+		{"center server", p.Center.CertFile}, {"center client CA", p.Center.ClientCAFile},
+		{"DUT client", p.DUT.CertFile}, {"DUT root CA", p.DUT.RootCAFile},
+	} {
+		if c.file == "" {
+			continue
+		}
+		fp, err := fingerprint(c.file)
+		if err != nil {
+			fp = "unreadable: " + err.Error()
+		}
+		m.Certificates = append(m.Certificates, report.CertFingerprint{Name: c.name, SHA256: fp})
+	}
+	return m
+}
+
+// fingerprint is the SHA-256 of the first certificate in a PEM file.
+func fingerprint(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return "", errors.New("no certificate in " + file)
+		}
+		if blk.Type == "CERTIFICATE" {
+			sum := sha256.Sum256(blk.Bytes)
+			return hex.EncodeToString(sum[:]), nil
+		}
+	}
+}
