@@ -2,6 +2,7 @@ package vehicle
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/icoc-dev/icoc/spec"
@@ -12,6 +13,13 @@ import (
 // interval; Table 7-8 says which status codes are retried at all; 567 and
 // 568 silence the vehicle. A code that is not retried rolls the job back:
 // the file is discarded.
+func init() {
+	registerQuirk(QuirkInfo{Name: "no-retry", Clause: "7.2.2.4 Table 7-8", Breaks: "does not retry the given status code", Arg: "int"})
+	registerQuirk(QuirkInfo{Name: "retry", Clause: "7.2.2.4 Table 7-8", Breaks: "retries the given status code", Arg: "int"})
+	registerQuirk(QuirkInfo{Name: "retries", Clause: "7.2.2.6", Breaks: "retries this many times instead of the rule's count", Arg: "int"})
+	registerQuirk(QuirkInfo{Name: "interval-factor", Clause: "7.2.2.6", Breaks: "waits the rule's retry interval times this factor", Arg: "float"})
+}
+
 func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 	ruleID := "upload-non-realtime"
 	if job.realTime {
@@ -21,11 +29,8 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 	if !ok {
 		v.logf("vehicle: no retry rule %q in spec; not retrying", ruleID)
 	}
-	retries := rule.Retries
-	if v.quirks.retries >= 0 {
-		retries = v.quirks.retries
-	}
-	interval := time.Duration(float64(rule.Interval) * v.quirks.intervalFactor)
+	retries := v.quirks.Int("retries", rule.Retries)
+	interval := time.Duration(float64(rule.Interval) * v.quirks.Float("interval-factor", 1))
 
 	for attempt := 0; ; attempt++ {
 		if !v.waitUntilAllowed(ctx) {
@@ -72,9 +77,9 @@ func (v *Vehicle) retryable(status int) bool {
 		v.mu.Unlock()
 	}
 	switch {
-	case v.quirks.noRetry[status]:
+	case v.quirks.HasValue("no-retry", strconv.Itoa(status)):
 		return false
-	case v.quirks.retry[status]:
+	case v.quirks.HasValue("retry", strconv.Itoa(status)):
 		return true
 	}
 	return known && row.Retry

@@ -12,6 +12,11 @@ import (
 	"github.com/icoc-dev/icoc/spec"
 )
 
+func init() {
+	registerQuirk(QuirkInfo{Name: "corrupt-upload", Clause: "7.2.2.9.1", Breaks: "flips one byte of the uploaded file"})
+	registerQuirk(QuirkInfo{Name: "upper-extension", Clause: "Appendix 1 §2", Breaks: "names files with an upper-case extension"})
+}
+
 // uploadJob is one CAN data file waiting to be delivered.
 type uploadJob struct {
 	name     string
@@ -35,7 +40,7 @@ func (v *Vehicle) uploader(ctx context.Context) {
 // the status code, or an error when no answer came.
 func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 	body := job.data
-	if v.quirks.corruptUpload && len(body) > 0 {
+	if v.quirks.Has("corrupt-upload") && len(body) > 0 {
 		body = append([]byte(nil), body...)
 		body[len(body)-1] ^= 0xFF
 	}

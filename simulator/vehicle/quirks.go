@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // QuirkInfo describes one quirk: a switch that makes the reference vehicle
@@ -14,89 +15,121 @@ type QuirkInfo struct {
 	Name   string
 	Clause string
 	Breaks string
-	// Arg says what the value after '=' is; empty when the quirk takes none.
+	// Arg is the kind of value after '=': "" (none), "int", "float" (> 0)
+	// or "string".
 	Arg string
 }
 
-// KnownQuirks lists every quirk the vehicle has, by name.
-var KnownQuirks = map[string]QuirkInfo{
-	"no-retry":        {Clause: "7.2.2.4 Table 7-8", Breaks: "does not retry the given status code", Arg: "status code"},
-	"retry":           {Clause: "7.2.2.4 Table 7-8", Breaks: "retries the given status code", Arg: "status code"},
-	"retries":         {Clause: "7.2.2.6", Breaks: "retries this many times instead of the rule's count", Arg: "count"},
-	"interval-factor": {Clause: "7.2.2.6", Breaks: "waits the rule's retry interval times this factor", Arg: "factor"},
-	"corrupt-upload":  {Clause: "7.2.2.9.1", Breaks: "flips one byte of the uploaded file"},
-	"upper-extension": {Clause: "Appendix 1 §2", Breaks: "names files with an upper-case extension"},
+var (
+	quirksMu sync.Mutex
+	quirks   = map[string]QuirkInfo{}
+)
+
+// registerQuirk adds a quirk; each area of the vehicle registers its own in
+// an init function of the file that implements it.
+func registerQuirk(q QuirkInfo) {
+	quirksMu.Lock()
+	defer quirksMu.Unlock()
+	if _, dup := quirks[q.Name]; dup {
+		panic("vehicle: quirk registered twice: " + q.Name)
+	}
+	quirks[q.Name] = q
 }
 
-// Quirks is a parsed set of quirks; the zero value has none.
+// KnownQuirks returns every quirk the vehicle has, by name.
+func KnownQuirks() map[string]QuirkInfo {
+	quirksMu.Lock()
+	defer quirksMu.Unlock()
+	out := make(map[string]QuirkInfo, len(quirks))
+	for k, v := range quirks {
+		out[k] = v
+	}
+	return out
+}
+
+// QuirkNames returns the known quirk names, sorted.
+func QuirkNames() []string {
+	known := KnownQuirks()
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Quirks is a parsed set of quirks; the zero value has none. A quirk may be
+// given more than once with different values (no-retry=503,no-retry=504).
 type Quirks struct {
-	noRetry        map[int]bool
-	retry          map[int]bool
-	retries        int // -1: not set
-	intervalFactor float64
-	corruptUpload  bool
-	upperExtension bool
-	names          []string
+	args  map[string][]string
+	names []string
 }
 
 // ParseQuirks parses "name" and "name=value" strings; an unknown name or a
 // bad value is an error that lists the known quirks.
 func ParseQuirks(list []string) (Quirks, error) {
-	q := Quirks{retries: -1, intervalFactor: 1}
+	q := Quirks{args: map[string][]string{}}
+	known := KnownQuirks()
 	for _, s := range list {
-		name, arg, _ := strings.Cut(strings.TrimSpace(s), "=")
-		info, ok := KnownQuirks[name]
+		s = strings.TrimSpace(s)
+		name, arg, _ := strings.Cut(s, "=")
+		info, ok := known[name]
 		if !ok {
 			return q, fmt.Errorf("quirk %q: unknown; known quirks: %s", s, strings.Join(QuirkNames(), ", "))
 		}
-		if (info.Arg == "") != (arg == "") {
-			return q, fmt.Errorf("quirk %q: takes %s", s, map[bool]string{true: "no value", false: "a value (" + info.Arg + ")"}[info.Arg == ""])
+		if info.Arg == "" && arg != "" {
+			return q, fmt.Errorf("quirk %q: takes no value", s)
 		}
-		bad := func(err error) error { return fmt.Errorf("quirk %q: %s: %v", s, info.Arg, err) }
-		switch name {
-		case "no-retry", "retry":
-			code, err := strconv.Atoi(arg)
-			if err != nil {
-				return q, bad(err)
-			}
-			m := &q.noRetry
-			if name == "retry" {
-				m = &q.retry
-			}
-			if *m == nil {
-				*m = map[int]bool{}
-			}
-			(*m)[code] = true
-		case "retries":
-			n, err := strconv.Atoi(arg)
-			if err != nil || n < 0 {
-				return q, bad(fmt.Errorf("%q is not a count", arg))
-			}
-			q.retries = n
-		case "interval-factor":
-			f, err := strconv.ParseFloat(arg, 64)
-			if err != nil || f <= 0 {
-				return q, bad(fmt.Errorf("%q is not a positive number", arg))
-			}
-			q.intervalFactor = f
-		case "corrupt-upload":
-			q.corruptUpload = true
-		case "upper-extension":
-			q.upperExtension = true
+		if info.Arg != "" && arg == "" {
+			return q, fmt.Errorf("quirk %q: takes a value (%s)", s, info.Arg)
 		}
+		switch info.Arg {
+		case "int":
+			if n, err := strconv.Atoi(arg); err != nil || n < 0 {
+				return q, fmt.Errorf("quirk %q: %q is not a non-negative integer", s, arg)
+			}
+		case "float":
+			if f, err := strconv.ParseFloat(arg, 64); err != nil || f <= 0 {
+				return q, fmt.Errorf("quirk %q: %q is not a positive number", s, arg)
+			}
+		}
+		q.args[name] = append(q.args[name], arg)
 		q.names = append(q.names, s)
 	}
 	return q, nil
 }
 
-// QuirkNames returns the known quirk names, sorted.
-func QuirkNames() []string {
-	names := make([]string, 0, len(KnownQuirks))
-	for n := range KnownQuirks {
-		names = append(names, n)
+// Has reports whether the quirk is on.
+func (q Quirks) Has(name string) bool { _, ok := q.args[name]; return ok }
+
+// HasValue reports whether the quirk is on with this value.
+func (q Quirks) HasValue(name, value string) bool {
+	for _, v := range q.args[name] {
+		if v == value {
+			return true
+		}
 	}
-	sort.Strings(names)
-	return names
+	return false
+}
+
+// Int returns the quirk's last integer value, or def when it is off.
+func (q Quirks) Int(name string, def int) int {
+	vs := q.args[name]
+	if len(vs) == 0 {
+		return def
+	}
+	n, _ := strconv.Atoi(vs[len(vs)-1])
+	return n
+}
+
+// Float returns the quirk's last float value, or def when it is off.
+func (q Quirks) Float(name string, def float64) float64 {
+	vs := q.args[name]
+	if len(vs) == 0 {
+		return def
+	}
+	f, _ := strconv.ParseFloat(vs[len(vs)-1], 64)
+	return f
 }
 
 // String lists the active quirks, or "none".

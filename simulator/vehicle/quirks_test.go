@@ -10,7 +10,7 @@ func TestParseQuirks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !q.noRetry[503] || q.retries != 3 || q.intervalFactor != 0.5 || !q.corruptUpload {
+	if !q.HasValue("no-retry", "503") || q.Int("retries", 2) != 3 || q.Float("interval-factor", 1) != 0.5 || !q.Has("corrupt-upload") || q.Has("upper-extension") {
 		t.Errorf("parsed %+v", q)
 	}
 	for _, bad := range []string{"nonsense", "retries=-1", "retries", "corrupt-upload=1", "interval-factor=0", "no-retry=abc"} {
@@ -22,7 +22,7 @@ func TestParseQuirks(t *testing.T) {
 	if !strings.Contains(err.Error(), "corrupt-upload") {
 		t.Errorf("error does not list the known quirks: %v", err)
 	}
-	if q, _ := ParseQuirks(nil); q.String() != "none" || q.retries != -1 || q.intervalFactor != 1 {
+	if q, _ := ParseQuirks(nil); q.String() != "none" || q.Int("retries", 2) != 2 || q.Float("interval-factor", 1) != 1 {
 		t.Errorf("zero quirks: %+v", q)
 	}
 }

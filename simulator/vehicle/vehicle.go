@@ -3,13 +3,11 @@ package vehicle
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -51,32 +49,16 @@ func New(cfg Config) (*Vehicle, error) {
 		return nil, fmt.Errorf("vehicle config: %w", err)
 	}
 	q, _ := ParseQuirks(cfg.Quirks)
-	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("vehicle config: client certificate %s / %s: %w", cfg.CertFile, cfg.KeyFile, err)
-	}
-	pem, err := os.ReadFile(cfg.RootCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("vehicle config: root CA: %w", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("vehicle config: root CA %s: no PEM certificate in it", cfg.RootCAFile)
-	}
 	base, _ := url.Parse(cfg.CenterURL)
+	tc, err := tlsConfig(cfg, base.Hostname())
+	if err != nil {
+		return nil, fmt.Errorf("vehicle config: %w", err)
+	}
 	return &Vehicle{
-		cfg:    cfg,
-		quirks: q,
-		base:   base,
-		tls: &tls.Config{
-			MinVersion:       tls.VersionTLS13,
-			MaxVersion:       tls.VersionTLS13,
-			Certificates:     []tls.Certificate{cert},
-			RootCAs:          roots,
-			ServerName:       base.Hostname(),
-			CurvePreferences: []tls.CurveID{tls.CurveP384, tls.CurveP521},
-			NextProtos:       []string{"http/1.1"},
-		},
+		cfg:      cfg,
+		quirks:   q,
+		base:     base,
+		tls:      tc,
 		ignition: bench.IGOff,
 		jobs:     make(chan uploadJob, 64),
 		ready:    make(chan struct{}),
@@ -193,7 +175,7 @@ func (v *Vehicle) fileName(at time.Time, counter int, t bench.UploadTrigger) str
 		Extension:  v.cfg.Extension,
 	}
 	name := fn.String()
-	if v.quirks.upperExtension {
+	if v.quirks.Has("upper-extension") {
 		name = name[:len(name)-len(v.cfg.Extension)] + upper(v.cfg.Extension)
 	}
 	return name
