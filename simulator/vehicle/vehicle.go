@@ -3,7 +3,6 @@ package vehicle
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/url"
 	"sync"
@@ -199,5 +198,3 @@ func upper(s string) string {
 	return string(b)
 }
 
-// errStopped says the vehicle stopped before a job was done.
-var errStopped = errors.New("vehicle stopped")
