@@ -86,6 +86,16 @@ func AllowedLabels() map[string]string {
 // optionally a table row (T7-8 503, T7-4 A).
 var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$`)
 
+// FormatName builds "[id] text" without registering it (for tables that
+// refer to specs by name, such as the quirk self-test's); an ID that is not
+// a clause or table-row ID panics.
+func FormatName(id, text string) string {
+	if !idPattern.MatchString(id) {
+		panic(fmt.Sprintf("harness: spec ID %q is not a clause or table-row ID (e.g. 7.2.2.4 T7-8 503)", id))
+	}
+	return fmt.Sprintf("[%s] %s", id, text)
+}
+
 var (
 	namesMu sync.Mutex
 	names   = map[string]bool{}
@@ -95,10 +105,7 @@ var (
 // like a clause or a name used twice panics during tree construction, so a
 // dry run proves every name unique and cited.
 func SpecName(id, text string) string {
-	if !idPattern.MatchString(id) {
-		panic(fmt.Sprintf("harness: spec ID %q is not a clause or table-row ID (e.g. 7.2.2.4 T7-8 503)", id))
-	}
-	name := fmt.Sprintf("[%s] %s", id, text)
+	name := FormatName(id, text)
 	namesMu.Lock()
 	defer namesMu.Unlock()
 	if names[name] {

@@ -39,8 +39,9 @@ func (p RetryPattern) Describe() string {
 
 // FollowRetryPattern succeeds when a recorded []Attempt (of one request and
 // its retries) has exactly the pattern's count and gaps. The gap is measured
-// from the center's answer to the next connection's arrival, so TLS set-up
-// time does not count against the DUT.
+// from the center's answer to the next attempt's Start (a new connection's
+// arrival, so TLS set-up time does not count against the DUT; a reused
+// connection's next request).
 func FollowRetryPattern(req Requirement, p RetryPattern) types.GomegaMatcher {
 	return &retryMatcher{req: req, p: p}
 }
@@ -66,7 +67,7 @@ func (m *retryMatcher) Match(actual any) (bool, error) {
 			m.why = fmt.Sprintf("attempt #%d was never answered, yet #%d followed", i, i+1)
 			return false, nil
 		}
-		gap := m.p.Clock.Spec(attempts[i].ConnAccepted.Sub(prev.AnsweredAt))
+		gap := m.p.Clock.Spec(attempts[i].Start().Sub(prev.AnsweredAt))
 		if !m.p.Tolerance.Within(m.p.Interval, gap) {
 			m.why = fmt.Sprintf("retry #%d came %.2fs (spec time) after the answer to attempt #%d", i, gap.Seconds(), i)
 			return false, nil

@@ -17,8 +17,11 @@ import (
 // connection and what it answered. Times are wall times; convert gaps with
 // the Clock.
 type Attempt struct {
-	Seq          uint64
-	ConnID       uint64
+	Seq    uint64
+	ConnID uint64
+	// Reused is true when an earlier attempt came over the same connection
+	// (HTTP/2, or HTTP/1.1 keep-alive).
+	Reused       bool
 	ConnAccepted time.Time
 	Handshake    HandshakeFacts
 	ReceivedAt   time.Time
@@ -32,6 +35,16 @@ type Attempt struct {
 	Status       int
 	AnsweredBy   string
 	Dropped      bool
+}
+
+// Start is when the attempt began as the DUT sees it: the connection's
+// arrival for a new connection (so TLS set-up does not count against the
+// DUT), the request's arrival on a reused one.
+func (a Attempt) Start() time.Time {
+	if a.Reused {
+		return a.ReceivedAt
+	}
+	return a.ConnAccepted
 }
 
 // HandshakeFacts are the TLS facts of one handshake as the recorder keeps
@@ -73,10 +86,13 @@ type Recorder struct {
 	attempts   []Attempt
 	handshakes []HandshakeFacts
 	pending    map[uint64]int // exchange Seq -> index in attempts
+	connsSeen  map[uint64]bool
 }
 
 // NewRecorder returns an empty Recorder.
-func NewRecorder() *Recorder { return &Recorder{pending: map[uint64]int{}} }
+func NewRecorder() *Recorder {
+	return &Recorder{pending: map[uint64]int{}, connsSeen: map[uint64]bool{}}
+}
 
 // ID returns "recorder".
 func (r *Recorder) ID() string { return "recorder" }
@@ -111,6 +127,8 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	a.Reused = r.connsSeen[x.Conn.ID]
+	r.connsSeen[x.Conn.ID] = true
 	r.pending[x.Seq] = len(r.attempts)
 	r.attempts = append(r.attempts, a)
 	return center.Answer{}
@@ -164,11 +182,15 @@ func Timeline(attempts []Attempt, c Clock) string {
 		return "  (no attempt recorded)"
 	}
 	var b strings.Builder
-	t0 := attempts[0].ConnAccepted
+	t0 := attempts[0].Start()
 	for i, a := range attempts {
-		fmt.Fprintf(&b, "  #%d at %6.2fs spec: %s %s -> %d", i+1, c.Spec(a.ConnAccepted.Sub(t0)).Seconds(), a.Method, a.Path, a.Status)
+		conn := "new connection"
+		if a.Reused {
+			conn = "reused connection"
+		}
+		fmt.Fprintf(&b, "  #%d at %6.2fs spec: %s %s %s (%s) -> %d", i+1, c.Spec(a.Start().Sub(t0)).Seconds(), a.Method, a.Path, a.Proto, conn, a.Status)
 		if i > 0 && !attempts[i-1].AnsweredAt.IsZero() {
-			fmt.Fprintf(&b, " (%.2fs after answer #%d)", c.Spec(a.ConnAccepted.Sub(attempts[i-1].AnsweredAt)).Seconds(), i)
+			fmt.Fprintf(&b, ", %.2fs after answer #%d", c.Spec(a.Start().Sub(attempts[i-1].AnsweredAt)).Seconds(), i)
 		}
 		b.WriteByte('\n')
 	}

@@ -10,7 +10,9 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -35,6 +37,15 @@ type QuirkResult struct {
 	State string `json:"state"`
 }
 
+// selfTestParallelism is how many child runs go at once: ICOC_SELFTEST_PARALLEL,
+// else 2.
+func selfTestParallelism() int {
+	if n, err := strconv.Atoi(os.Getenv("ICOC_SELFTEST_PARALLEL")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
 // EnvSkipSelfTest, when set, makes RunQuirkSelfTest and CheckSpecNames skip:
 // the conformance command sets it so a conformance run runs specs only.
 const EnvSkipSelfTest = "ICOC_SKIP_SELFTEST"
@@ -51,30 +62,46 @@ func RunQuirkSelfTest(t *testing.T, suite string, cases []QuirkCase) {
 	if os.Getenv(EnvSkipSelfTest) != "" || inChild() {
 		t.Skip("quirk self-test skipped inside a conformance run")
 	}
-	var results []QuirkResult
-	for _, c := range cases {
+	// Children run a few at a time: each is its own process with its own
+	// simulators and bus, and mostly waits on spec time.
+	par := selfTestParallelism()
+	perCase := make([][]QuirkResult, len(cases))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, c := range cases {
 		if len(c.Specs) == 0 {
 			t.Errorf("quirk %s: no spec names it", c.Quirk)
 			continue
 		}
-		rep, err := runChild(t, []string{"ICOC_QUIRKS=" + c.Quirk}, "-ginkgo.focus="+focusOf(c.Specs))
-		if err != nil {
-			t.Errorf("quirk %s: %v", c.Quirk, err)
-			continue
-		}
-		for _, name := range c.Specs {
-			r := QuirkResult{Suite: suite, Quirk: c.Quirk, Spec: name, State: "not run"}
-			for _, sr := range rep.SpecReports {
-				if sr.LeafNodeType == types.NodeTypeIt && sr.LeafNodeText == name {
-					r.State = sr.State.String()
-					r.Caught = sr.State == types.SpecStateFailed
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rep, err := runChild(t, []string{"ICOC_QUIRKS=" + c.Quirk}, "-ginkgo.focus="+focusOf(c.Specs))
+			if err != nil {
+				t.Errorf("quirk %s: %v", c.Quirk, err)
+				return
+			}
+			for _, name := range c.Specs {
+				r := QuirkResult{Suite: suite, Quirk: c.Quirk, Spec: name, State: "not run"}
+				for _, sr := range rep.SpecReports {
+					if sr.LeafNodeType == types.NodeTypeIt && sr.LeafNodeText == name {
+						r.State = sr.State.String()
+						r.Caught = sr.State == types.SpecStateFailed
+					}
 				}
+				if !r.Caught {
+					t.Errorf("quirk %s not caught by %s: the spec ended %s", c.Quirk, name, r.State)
+				}
+				perCase[i] = append(perCase[i], r)
 			}
-			if !r.Caught {
-				t.Errorf("quirk %s not caught by %s: the spec ended %s", c.Quirk, name, r.State)
-			}
-			results = append(results, r)
-		}
+		}()
+	}
+	wg.Wait()
+	var results []QuirkResult
+	for _, rs := range perCase {
+		results = append(results, rs...)
 	}
 	if err := mergeQuirkResults(suite, results); err != nil {
 		t.Errorf("writing reports/quirks.json: %v", err)

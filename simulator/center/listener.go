@@ -22,7 +22,9 @@ type handshakeListener struct {
 }
 
 // handshakedConn is a TLS connection whose handshake has finished, with the
-// facts the hooks were told.
+// facts the hooks were told. The HTTP server receives the *tls.Conn itself
+// (so that it sees TLS and can speak HTTP/2); the facts are looked up in
+// Server.conns by that pointer.
 type handshakedConn struct {
 	*tls.Conn
 	info ConnInfo
@@ -80,9 +82,11 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		_ = tc.Close()
 		return
 	}
+	l.srv.conns.Store(tc, &handshakedConn{Conn: tc, info: info, hs: hs})
 	select {
-	case l.ready <- &handshakedConn{Conn: tc, info: info, hs: hs}:
+	case l.ready <- tc:
 	case <-l.done:
+		l.srv.conns.Delete(tc)
 		_ = tc.Close()
 	}
 }

@@ -40,7 +40,7 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil && status >= 200 && status <= 299 {
+		if err == nil && status >= 200 && status <= 299 && !v.quirks.HasValue("retry", strconv.Itoa(status)) {
 			v.logf("vehicle: %s delivered (%d) after %d retries", job.name, status, attempt)
 			return
 		}

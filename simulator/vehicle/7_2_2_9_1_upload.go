@@ -63,12 +63,13 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 	if gzipped {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	resp, err := v.client().Do(req)
+	resp, err := v.http.do(req)
 	if err != nil {
 		return 0, fmt.Errorf("upload %s: %w", job.name, err)
 	}
-	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	v.http.done(resp)
 	// 7.2.2.4: the reason phrase is never read; only the code counts.
 	return resp.StatusCode, nil
 }

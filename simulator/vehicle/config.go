@@ -46,6 +46,9 @@ type Config struct {
 	Extension string `yaml:"extension"`
 	// UserAgent is the product identifier (7.2.2.3).
 	UserAgent string `yaml:"user_agent"`
+	// HTTP2 makes the vehicle offer h2 in ALPN (besides http/1.1) and speak
+	// HTTP/2 when the center agrees.
+	HTTP2 bool `yaml:"http2"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
 	// Quirks break one clause each; see Quirks. Empty in any real use.
@@ -64,6 +67,7 @@ func NewDefaultConfig() Config {
 		Extension:       "bin",
 		UserAgent:       "ICOC-REFDCM/0.1.0 (refdcm-sw/0.1.0)",
 		VehicleIDHeader: "vehicle_id",
+		HTTP2:           true,
 	}
 }
 

@@ -30,6 +30,7 @@ type Vehicle struct {
 	silentTil time.Time // no communication before this (wall time); zero: none
 	igSilence bool      // no communication until the next IG-ON (567)
 
+	http  *session
 	jobs  chan uploadJob
 	wg    sync.WaitGroup
 	ready chan struct{}
@@ -51,7 +52,7 @@ func New(cfg Config) (*Vehicle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vehicle config: %w", err)
 	}
-	return &Vehicle{
+	v := &Vehicle{
 		cfg:      cfg,
 		quirks:   q,
 		base:     base,
@@ -59,7 +60,9 @@ func New(cfg Config) (*Vehicle, error) {
 		ignition: bench.IGOff,
 		jobs:     make(chan uploadJob, 64),
 		ready:    make(chan struct{}),
-	}, nil
+	}
+	v.http = newSession(v)
+	return v, nil
 }
 
 // Run opens the bus and serves until ctx ends or the bus fails. It returns
@@ -197,4 +200,3 @@ func upper(s string) string {
 	}
 	return string(b)
 }
-

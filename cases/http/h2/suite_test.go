@@ -1,0 +1,34 @@
+// Package h2_test runs the HTTP conformance specs of package httpcases
+// over HTTP/2.
+package h2_test
+
+import (
+	"testing"
+
+	httpcases "github.com/icoc-dev/icoc/cases/http"
+	"github.com/icoc-dev/icoc/harness"
+)
+
+// run is the conformance run every spec of this suite shares.
+var run *harness.Run
+
+var (
+	_ = harness.SetUpSuite(&run)
+	_ = httpcases.Register(&run, httpcases.HTTP2)
+)
+
+func TestConformance(t *testing.T) {
+	harness.RunSuite(t, "icoc HTTP/2 conformance")
+}
+
+// TestQuirks proves that every spec of this suite can fail: each quirk of
+// the reference vehicle breaks one clause, and the specs of that clause
+// must catch it.
+func TestQuirks(t *testing.T) {
+	harness.RunQuirkSelfTest(t, "http2", httpcases.QuirkCases(httpcases.HTTP2))
+}
+
+// TestSpecNames dry-runs the suite: every name cites its clause, once.
+func TestSpecNames(t *testing.T) {
+	harness.CheckSpecNames(t)
+}

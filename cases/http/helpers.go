@@ -1,0 +1,64 @@
+package httpcases
+
+import (
+	"context"
+	"path"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/icoc-dev/icoc/harness"
+	"github.com/icoc-dev/icoc/simulator/bench"
+	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/spec"
+	. "github.com/onsi/gomega"
+)
+
+// requestIDs hands out a fresh request ID per upload, so each spec picks
+// its own attempts out of the recorder by the file name.
+var requestIDs atomic.Uint32
+
+func init() { requestIDs.Store(uint32(time.Now().Unix() % 1000000)) }
+
+// triggerUpload asks the DUT over CAN for an upload and returns the request
+// ID and the filter that selects its attempts.
+func (s *suite) triggerUpload(ctx context.Context, realTime bool) (uint32, func(harness.Attempt) bool) {
+	id := requestIDs.Add(1)
+	Expect(s.r().TriggerUpload(ctx, bench.UploadTrigger{RealTime: realTime, Trigger: 'c', RequestID: id})).To(Succeed())
+	want := vehicle.RequestIDText(id)
+	return id, func(a harness.Attempt) bool {
+		dir, name := path.Split(a.Path)
+		if dir != "/files/" {
+			return false
+		}
+		if fn, err := spec.ParseFileName(name); err == nil {
+			return fn.RequestID == want
+		}
+		// A name that does not parse still belongs to the request if it
+		// carries its ID; the file-name spec judges the name itself.
+		return strings.Contains(name, "_"+want+"_")
+	}
+}
+
+// firstAttempt waits (in spec time) for the DUT's first attempt.
+func (s *suite) firstAttempt(keep func(harness.Attempt) bool, within time.Duration) harness.Attempt {
+	var got []harness.Attempt
+	Eventually(func() int {
+		got = s.r().Recorder.Attempts(keep)
+		return len(got)
+	}).WithTimeout(s.r().Clock.Wall(within)).WithPolling(5*time.Millisecond).Should(BeNumerically(">=", 1),
+		"the DUT made no upload attempt within %v of spec time after the CAN trigger", within)
+	return got[0]
+}
+
+// speak makes the harness's center offer only this suite's HTTP version.
+func (s *suite) speak() {
+	s.r().Center.SetALPN(s.v.ALPN)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}

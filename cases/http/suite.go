@@ -1,0 +1,60 @@
+// Package httpcases holds the HTTP conformance specs (7.2.2, 7.2.3 and
+// Appendix 1), written once and registered for each HTTP version by the
+// suites in h1/ (HTTP/1.1) and h2/ (HTTP/2): 7.2.3.4 to 7.2.3.6 make HTTP/2
+// conform to the HTTP/1.1 rules, so every spec runs over both. Files are
+// named by clause. Every spec is judged on what the harness's center
+// recorded on the wire.
+package httpcases
+
+import "github.com/icoc-dev/icoc/harness"
+
+// Version is one HTTP version a suite runs over; the harness's center
+// offers only its ALPN token, so a DUT that speaks both must use it.
+type Version struct {
+	// Name is "HTTP/1.1" or "HTTP/2"; it appears in every spec name.
+	Name string
+	// ALPN is the token the center offers (RFC 7301).
+	ALPN string
+	// Proto is the protocol the center sees on the request line.
+	Proto string
+	// Cap is the DUT capability the version needs.
+	Cap   string
+	Label harness.Label
+}
+
+// The two versions.
+var (
+	HTTP11 = Version{Name: "HTTP/1.1", ALPN: "http/1.1", Proto: "HTTP/1.1", Cap: "http1.1", Label: harness.HTTP1}
+	HTTP2  = Version{Name: "HTTP/2", ALPN: "h2", Proto: "HTTP/2.0", Cap: "http2", Label: harness.HTTP2}
+)
+
+// suite is the specs of one version and the run they share.
+type suite struct {
+	run **harness.Run
+	v   Version
+}
+
+func (s *suite) r() *harness.Run { return *s.run }
+
+// Register adds every HTTP spec for version v to the calling test package's
+// Ginkgo tree; the specs use the run SetUpSuite fills. Call it once, at
+// package level.
+func Register(run **harness.Run, v Version) bool {
+	s := &suite{run: run, v: v}
+	s.statusCodes()
+	s.upload()
+	s.fileName()
+	return true
+}
+
+// QuirkCases pairs each quirk of the reference vehicle with the specs of
+// version v that must catch it.
+func QuirkCases(v Version) []harness.QuirkCase {
+	var cases []harness.QuirkCase
+	cases = append(cases, statusQuirks(v)...)
+	cases = append(cases,
+		harness.QuirkCase{Quirk: "corrupt-upload", Specs: []string{uploadIntactName(v)}},
+		harness.QuirkCase{Quirk: "upper-extension", Specs: []string{fileNameName(v)}},
+	)
+	return cases
+}
