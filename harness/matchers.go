@@ -22,16 +22,35 @@ func indentRest(s string) string {
 // the first attempt (0: never retried), each starting Interval of spec time
 // after the answer to the one before, within Tolerance.
 type RetryPattern struct {
-	Retries   int
-	Interval  time.Duration
+	Retries  int
+	Interval time.Duration
+	// Intervals, when set, gives each gap in turn (Intervals[i] before
+	// retry i+1) instead of the constant Interval.
+	Intervals []time.Duration
 	Tolerance Tolerance
 	Clock     Clock
+}
+
+// gap is the expected gap before retry i (1-based).
+func (p RetryPattern) gap(i int) time.Duration {
+	if i-1 < len(p.Intervals) {
+		return p.Intervals[i-1]
+	}
+	return p.Interval
 }
 
 // Describe renders the pattern for messages.
 func (p RetryPattern) Describe() string {
 	if p.Retries == 0 {
 		return "exactly 1 attempt (no retry)"
+	}
+	if len(p.Intervals) > 0 {
+		var gaps []string
+		for i := 1; i <= p.Retries; i++ {
+			gaps = append(gaps, p.Tolerance.Describe(p.gap(i)))
+		}
+		return fmt.Sprintf("exactly %d attempts (1 + %d retries), the retries %s (spec time) after the previous answer",
+			p.Retries+1, p.Retries, strings.Join(gaps, ", then "))
 	}
 	return fmt.Sprintf("exactly %d attempts (1 + %d retries), each retry %s (spec time) after the previous answer",
 		p.Retries+1, p.Retries, p.Tolerance.Describe(p.Interval))
@@ -68,7 +87,7 @@ func (m *retryMatcher) Match(actual any) (bool, error) {
 			return false, nil
 		}
 		gap := m.p.Clock.Spec(attempts[i].Start().Sub(prev.AnsweredAt))
-		if !m.p.Tolerance.Within(m.p.Interval, gap) {
+		if !m.p.Tolerance.Within(m.p.gap(i), gap) {
 			m.why = fmt.Sprintf("retry #%d came %.2fs (spec time) after the answer to attempt #%d", i, gap.Seconds(), i)
 			return false, nil
 		}

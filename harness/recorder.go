@@ -30,11 +30,14 @@ type Attempt struct {
 	Path         string
 	Proto        string
 	Header       http.Header
-	BodyLen      int
-	BodySHA256   string
-	Status       int
-	AnsweredBy   string
-	Dropped      bool
+	// BodyLen is the body's length after any Content-Encoding was removed;
+	// RawBodyLen its length on the wire.
+	BodyLen    int
+	RawBodyLen int
+	BodySHA256 string
+	Status     int
+	AnsweredBy string
+	Dropped    bool
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -123,6 +126,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		Proto:        x.Proto,
 		Header:       x.Header.Clone(),
 		BodyLen:      len(x.Body),
+		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
 	}
 	r.mu.Lock()

@@ -42,8 +42,15 @@ func (s *suite) r() *harness.Run { return *s.run }
 func Register(run **harness.Run, v Version) bool {
 	s := &suite{run: run, v: v}
 	s.statusCodes()
+	s.silences()
+	s.timeouts()
+	s.reasonPhrase()
+	s.headers()
+	s.sessions()
+	s.alpn()
 	s.upload()
 	s.fileName()
+	s.gzip()
 	return true
 }
 
@@ -52,6 +59,13 @@ func Register(run **harness.Run, v Version) bool {
 func QuirkCases(v Version) []harness.QuirkCase {
 	var cases []harness.QuirkCase
 	cases = append(cases, statusQuirks(v)...)
+	cases = append(cases, silenceQuirks(v)...)
+	cases = append(cases, timeoutQuirks(v)...)
+	cases = append(cases, reasonPhraseQuirks(v)...)
+	cases = append(cases, headerQuirks(v)...)
+	cases = append(cases, sessionQuirks(v)...)
+	cases = append(cases, alpnQuirks(v)...)
+	cases = append(cases, gzipQuirks(v)...)
 	cases = append(cases,
 		harness.QuirkCase{Quirk: "corrupt-upload", Specs: []string{uploadIntactName(v)}},
 		harness.QuirkCase{Quirk: "upper-extension", Specs: []string{fileNameName(v)}},

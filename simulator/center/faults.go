@@ -18,6 +18,8 @@ type Fault struct {
 	Status int
 	// Reason replaces the reason phrase (HTTP/1.1).
 	Reason string
+	// Header is added to the answer (e.g. a Set-Cookie).
+	Header http.Header
 	// Stall holds each request this long (wall time) before answering.
 	Stall time.Duration
 	// Drop closes the connection without an answer.
@@ -90,6 +92,11 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 		a := resultAnswer(status, fmt.Sprintf("fault plan: %s", f))
 		a.Stall = f.Stall
 		a.Reason = f.Reason
+		for k, vs := range f.Header {
+			for _, v := range vs {
+				a.Header.Add(k, v)
+			}
+		}
 		a.By = p.ID()
 		return a
 	}

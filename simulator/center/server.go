@@ -331,6 +331,11 @@ func (s *Server) stickySession(r *http.Request, a *Answer) {
 	if _, err := r.Cookie(SessionCookie); err == nil {
 		return
 	}
+	for _, c := range (&http.Response{Header: a.Header}).Cookies() {
+		if c.Name == SessionCookie {
+			return // the answer sets one already (a fault plan's)
+		}
+	}
 	if a.Header == nil {
 		a.Header = http.Header{}
 	} else {

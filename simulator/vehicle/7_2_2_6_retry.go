@@ -2,7 +2,10 @@ package vehicle
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/icoc-dev/icoc/spec"
@@ -18,6 +21,10 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "retry", Clause: "7.2.2.4 Table 7-8", Breaks: "retries the given status code", Arg: "int"})
 	registerQuirk(QuirkInfo{Name: "retries", Clause: "7.2.2.6", Breaks: "retries this many times instead of the rule's count", Arg: "int"})
 	registerQuirk(QuirkInfo{Name: "interval-factor", Clause: "7.2.2.6", Breaks: "waits the rule's retry interval times this factor", Arg: "float"})
+	registerQuirk(QuirkInfo{Name: "reason-phrase", Clause: "7.2.2.4", Breaks: "judges an HTTP/1.1 answer by its reason phrase: an unusual one counts as a failure"})
+	registerQuirk(QuirkInfo{Name: "ignore-567", Clause: "7.2.2.4 Table 7-8 567", Breaks: "keeps communicating after 567 (no silence until the next IG-ON)"})
+	registerQuirk(QuirkInfo{Name: "silence-s", Clause: "7.2.2.4 Table 7-8 568", Breaks: "stays silent this many spec seconds after 568 instead of 10 minutes", Arg: "int"})
+	registerQuirk(QuirkInfo{Name: "no-backoff", Clause: "7.2.2.5", Breaks: "does not extend the retransmission interval after a timeout"})
 }
 
 func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
@@ -32,6 +39,7 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 	retries := v.quirks.Int("retries", rule.Retries)
 	interval := time.Duration(float64(rule.Interval) * v.quirks.Float("interval-factor", 1))
 
+	timeouts := 0
 	for attempt := 0; ; attempt++ {
 		if !v.waitUntilAllowed(ctx) {
 			return
@@ -51,12 +59,17 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 			}
 		} else {
 			v.logf("vehicle: %s: %v", job.name, err)
+			if isTimeout(err) && !v.quirks.Has("no-backoff") {
+				timeouts++
+			}
 		}
 		if attempt >= retries {
 			v.logf("vehicle: %s: %d retries spent (7.2.2.6), discarded", job.name, retries)
 			return
 		}
-		if !v.sleep(ctx, interval) {
+		// 7.2.2.5: after timeouts the retransmission interval is extended
+		// to spread the load on the center (I-016).
+		if !v.sleep(ctx, spec.RetransmissionInterval(interval, timeouts)) {
 			return
 		}
 	}
@@ -68,12 +81,15 @@ func (v *Vehicle) retryable(status int) bool {
 	row, known := spec.HTTPStatusFor(status)
 	switch row.Silence {
 	case spec.SilenceUntilIGOn:
-		v.mu.Lock()
-		v.igSilence = true
-		v.mu.Unlock()
+		if !v.quirks.Has("ignore-567") {
+			v.mu.Lock()
+			v.igSilence = true
+			v.mu.Unlock()
+		}
 	case spec.SilenceFor:
+		d := time.Duration(v.quirks.Int("silence-s", int(row.SilenceDuration/time.Second))) * time.Second
 		v.mu.Lock()
-		v.silentTil = time.Now().Add(v.cfg.wall(row.SilenceDuration))
+		v.silentTil = time.Now().Add(v.cfg.wall(d))
 		v.mu.Unlock()
 	}
 	switch {
@@ -120,4 +136,11 @@ func (v *Vehicle) sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// isTimeout reports whether err is the 7.2.2.5 response timeout (or another
+// timeout of the exchange).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "timeout awaiting response headers")
 }

@@ -16,6 +16,8 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "h1-cookie", Clause: "7.2.2.7", Breaks: "keeps and returns cookies over HTTP/1.1"})
 	registerQuirk(QuirkInfo{Name: "h2-new-connection", Clause: "6.1.1, 7.2.3.7", Breaks: "opens a new HTTP/2 connection per exchange"})
 	registerQuirk(QuirkInfo{Name: "h2-no-cookie", Clause: "7.2.3.7", Breaks: "does not return the sticky-session cookie over HTTP/2"})
+	registerQuirk(QuirkInfo{Name: "no-h2", Clause: "7.1.1.1, 6.1.1", Breaks: "offers only http/1.1 in ALPN although it speaks HTTP/2"})
+	registerQuirk(QuirkInfo{Name: "response-timeout", Clause: "7.2.2.5", Breaks: "gives up waiting for an answer after this many spec seconds instead of 60", Arg: "int"})
 }
 
 // session is the vehicle's HTTP state towards the center. It offers h2 and
@@ -39,13 +41,13 @@ func newSession(v *Vehicle) *session {
 	dialer := &net.Dialer{Timeout: v.cfg.wall(5 * time.Second)}
 	tc := v.tls.Clone()
 	tc.NextProtos = []string{"http/1.1"}
-	if v.cfg.HTTP2 {
+	if v.cfg.HTTP2 && !v.quirks.Has("no-h2") {
 		tc.NextProtos = []string{"h2", "http/1.1"}
 	}
 	tr := &http.Transport{
 		TLSClientConfig:       tc,
-		ForceAttemptHTTP2:     v.cfg.HTTP2,
-		ResponseHeaderTimeout: v.cfg.wall(spec.HTTPResponseTimeout),
+		ForceAttemptHTTP2:     v.cfg.HTTP2 && !v.quirks.Has("no-h2"),
+		ResponseHeaderTimeout: v.cfg.wall(time.Duration(v.quirks.Int("response-timeout", int(spec.HTTPResponseTimeout/time.Second))) * time.Second),
 		DisableKeepAlives:     v.quirks.Has("h2-new-connection"),
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if v.cfg.CenterAddr != "" {
@@ -89,12 +91,13 @@ func (s *session) do(req *http.Request) (*http.Response, error) {
 // roundTrip sends req once. A kept connection that the center closed while
 // it was idle fails before any answer; then the request goes once more on a
 // fresh connection, at once, as the same attempt (7.1.1.4: re-establishing
-// a connection must not fail on a closed socket).
+// a connection must not fail on a closed socket). A timeout is an answer
+// that did not come, never a dead connection: it is not repeated here.
 func (s *session) roundTrip(req *http.Request) (*http.Response, error) {
 	var reused bool
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
 	resp, err := s.client.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
-	if err == nil || !reused || req.GetBody == nil || req.Context().Err() != nil {
+	if err == nil || !reused || isTimeout(err) || req.GetBody == nil || req.Context().Err() != nil {
 		return resp, err
 	}
 	body, gerr := req.GetBody()

@@ -15,6 +15,11 @@ import (
 func init() {
 	registerQuirk(QuirkInfo{Name: "corrupt-upload", Clause: "7.2.2.9.1", Breaks: "flips one byte of the uploaded file"})
 	registerQuirk(QuirkInfo{Name: "upper-extension", Clause: "Appendix 1 §2", Breaks: "names files with an upper-case extension"})
+	registerQuirk(QuirkInfo{Name: "content-type", Clause: "7.2.2.3", Breaks: "sends this Content-Type instead of application/octet-stream", Arg: "string"})
+	registerQuirk(QuirkInfo{Name: "ua-imei", Clause: "7.2.2.3", Breaks: "puts an IMEI into the User-Agent"})
+	registerQuirk(QuirkInfo{Name: "no-vehicle-id", Clause: "7.2.2.3, 7.3", Breaks: "sends no vehicle_id header"})
+	registerQuirk(QuirkInfo{Name: "hmac-header", Clause: "7.2.2.3", Breaks: "adds a proprietary X-D-Authenticate header"})
+	registerQuirk(QuirkInfo{Name: "gzip-threshold", Clause: "Appendix 1 §1", Breaks: "compresses bodies from this many bytes on instead of 2 KB", Arg: "int"})
 }
 
 // uploadJob is one CAN data file waiting to be delivered.
@@ -45,7 +50,7 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 		body[len(body)-1] ^= 0xFF
 	}
 	gzipped := false
-	if len(body) >= spec.GzipThreshold {
+	if len(body) >= v.quirks.Int("gzip-threshold", spec.GzipThreshold) {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
 		_, _ = zw.Write(body)
@@ -58,8 +63,20 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("User-Agent", v.cfg.UserAgent)
-	req.Header.Set(v.cfg.VehicleIDHeader, v.cfg.VIN)
+	if ct := v.quirks.String("content-type"); ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	ua := v.cfg.UserAgent
+	if v.quirks.Has("ua-imei") {
+		ua += " IMEI/356938035643809"
+	}
+	req.Header.Set("User-Agent", ua)
+	if !v.quirks.Has("no-vehicle-id") {
+		req.Header.Set(v.cfg.VehicleIDHeader, v.cfg.VIN)
+	}
+	if v.quirks.Has("hmac-header") {
+		req.Header.Set("X-D-Authenticate", "hmac-sha256 00ff")
+	}
 	if gzipped {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
@@ -71,5 +88,8 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 	resp.Body.Close()
 	v.http.done(resp)
 	// 7.2.2.4: the reason phrase is never read; only the code counts.
+	if v.quirks.Has("reason-phrase") && resp.ProtoMajor == 1 && resp.Status != fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)) {
+		return http.StatusServiceUnavailable, nil // judged by the phrase: "not OK"
+	}
 	return resp.StatusCode, nil
 }

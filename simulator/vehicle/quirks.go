@@ -132,8 +132,17 @@ func (q Quirks) Float(name string, def float64) float64 {
 	return f
 }
 
-// String lists the active quirks, or "none".
-func (q Quirks) String() string {
+// String returns the quirk's last value, or "" when it is off.
+func (q Quirks) String(name string) string {
+	vs := q.args[name]
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}
+
+// Names lists the active quirks, or "none".
+func (q Quirks) Names() string {
 	if len(q.names) == 0 {
 		return "none"
 	}

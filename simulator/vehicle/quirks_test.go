@@ -22,7 +22,7 @@ func TestParseQuirks(t *testing.T) {
 	if !strings.Contains(err.Error(), "corrupt-upload") {
 		t.Errorf("error does not list the known quirks: %v", err)
 	}
-	if q, _ := ParseQuirks(nil); q.String() != "none" || q.Int("retries", 2) != 2 || q.Float("interval-factor", 1) != 1 {
+	if q, _ := ParseQuirks(nil); q.Names() != "none" || q.Int("retries", 2) != 2 || q.Float("interval-factor", 1) != 1 {
 		t.Errorf("zero quirks: %+v", q)
 	}
 }

@@ -83,7 +83,7 @@ func (v *Vehicle) Run(ctx context.Context) error {
 		defer v.wg.Done()
 		v.uploader(ctx)
 	}()
-	v.logf("vehicle %s: listening on %s (quirks: %s)", v.cfg.VIN, conn.Config(), v.quirks)
+	v.logf("vehicle %s: listening on %s (quirks: %s)", v.cfg.VIN, conn.Config(), v.quirks.Names())
 	close(v.ready)
 	for conn.Receive() {
 		v.onFrame(ctx, canfile.Record{Time: time.Now().UTC(), Frame: conn.Frame()})
