@@ -39,8 +39,9 @@ func SetUpSuite(run **Run) bool {
 	var started time.Time
 	ginkgo.BeforeEach(func() {
 		started = time.Now()
-		if *run != nil {
+		if *run != nil && (*run).Center != nil {
 			(*run).Faults.Reset()
+			(*run).Center.SetALPN(defaultALPN...)
 		}
 	})
 	ginkgo.AfterEach(func() {
@@ -53,6 +54,9 @@ func SetUpSuite(run **Run) bool {
 	})
 	return true
 }
+
+// defaultALPN is what the harness's center offers unless a spec narrows it.
+var defaultALPN = []string{"h2", "http/1.1"}
 
 // RunSuite runs the suite's specs under go test.
 func RunSuite(t *testing.T, description string) {

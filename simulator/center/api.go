@@ -3,7 +3,12 @@ package center
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/icoc-dev/icoc/spec/openapi"
 )
 
 // Result is the body the APIs of 7.2.2.9 answer with (components.schemas.Result).
@@ -60,9 +65,26 @@ func (s *Server) handle(pattern string, f apiFunc) {
 	})
 }
 
-// api answers x from the API routes; a path or method no route serves gets
-// the mux's 404 or 405 with an ERROR Result.
+// api answers x from the API routes. The request is first validated
+// against the OpenAPI documents of 7.2.2.9 (spec/openapi): a path no
+// document has gets 404, a method it lacks 405, a media type it does not
+// take 415, any other breach (a missing or malformed vehicle_id, ...) 400;
+// each with an ERROR Result that says what is wrong.
 func (s *Server) api(x *Exchange, r *http.Request) Answer {
+	rt, err := openapi.Find(r)
+	switch {
+	case errors.Is(err, openapi.ErrMethod):
+		return resultAnswer(http.StatusMethodNotAllowed, "method "+x.Method+" not allowed on "+x.Path)
+	case err != nil:
+		return resultAnswer(http.StatusNotFound, "no API at "+x.Path)
+	}
+	if err := rt.ValidateRequest(r.Context(), r, x.Body); err != nil {
+		status := http.StatusBadRequest
+		if strings.Contains(err.Error(), "header Content-Type has unexpected value") {
+			status = http.StatusUnsupportedMediaType
+		}
+		return resultAnswer(status, fmt.Sprintf("%s (OpenAPI %s, operation %s)", oneLine(err), rt.Doc.Name, rt.OperationID))
+	}
 	slot := &answerSlot{x: x}
 	sw := &statusWriter{h: http.Header{}}
 	s.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), slotKey{}, slot)))
@@ -86,3 +108,8 @@ type statusWriter struct {
 func (w *statusWriter) Header() http.Header         { return w.h }
 func (w *statusWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *statusWriter) WriteHeader(code int)        { w.status = code }
+
+// oneLine folds a multi-line validation error into one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}

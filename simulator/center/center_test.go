@@ -119,12 +119,12 @@ func TestUploadRefusesBadRequests(t *testing.T) {
 		want                   int
 		msg                    string
 	}{
-		{"no vehicle_id", goodName, "", "application/octet-stream", 400, "missing"},
-		{"15-character vehicle_id", goodName, "JT1TESTVH000001", "application/octet-stream", 400, "length 15"},
+		{"no vehicle_id", goodName, "", "application/octet-stream", 400, "vehicle_id"},
+		{"15-character vehicle_id", goodName, "JT1TESTVH000001", "application/octet-stream", 400, "vehicle_id"},
 		{"vehicle_id of another vehicle", goodName, "JT1TESTVH00000002", "application/octet-stream", 400, "not the VIN"},
 		{"bad file name", "20261301_120000_D24_001_00_0000000001_c.bin", pki.TestVIN, "application/octet-stream", 400, "Appendix 1"},
 		{"upper-case extension", strings.TrimSuffix(goodName, "bin") + "BIN", pki.TestVIN, "application/octet-stream", 400, "extension"},
-		{"unsupported media type", goodName, pki.TestVIN, "image/png", 415, "7.2.2.3"},
+		{"unsupported media type", goodName, pki.TestVIN, "image/png", 415, "Content-Type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, r := upload(t, c, s, tc.file, tc.vid, tc.ctype, []byte("x"))
@@ -200,5 +200,49 @@ func TestFaultPlan(t *testing.T) {
 	plan.Set(Fault{Times: 1, Status: 568})
 	if code, _ := upload(t, c, s, goodName, pki.TestVIN, "application/octet-stream", []byte("x")); code != 568 {
 		t.Errorf("answer %d, want 568", code)
+	}
+}
+
+// 7.1.1.1 ALPN, 7.2.3.7: the center speaks HTTP/2 when it and the client
+// agree on h2, and gives an HTTP/2 client a sticky session cookie; an
+// HTTP/1.1 client gets none (7.2.2.7).
+func TestHTTP2AndStickySession(t *testing.T) {
+	s, h := startCenter(t)
+	for _, proto := range []string{"h2", "http/1.1"} {
+		c := client(t, s, pki.Vehicle)
+		tr := c.Transport.(*http.Transport)
+		tr.TLSClientConfig.NextProtos = []string{proto}
+		tr.ForceAttemptHTTP2 = proto == "h2"
+		resp, err := c.Post("https://"+s.Addr()+"/files/"+goodName, "application/octet-stream", strings.NewReader("x"))
+		if err == nil {
+			resp.Body.Close()
+		}
+		// The request lacks vehicle_id: 400 either way; we look at protocol and cookie.
+		if err != nil || resp.StatusCode != 400 {
+			t.Fatalf("%s: %v %v", proto, err, resp)
+		}
+		wantMajor := map[string]int{"h2": 2, "http/1.1": 1}[proto]
+		if resp.ProtoMajor != wantMajor || h.last().ALPN != proto {
+			t.Errorf("%s: spoke HTTP/%d, ALPN %q", proto, resp.ProtoMajor, h.last().ALPN)
+		}
+		if got := resp.Header.Get("Set-Cookie") != ""; got != (proto == "h2") {
+			t.Errorf("%s: Set-Cookie present = %v", proto, got)
+		}
+	}
+}
+
+// 7.2.2.4: the center can answer with an odd reason phrase.
+func TestOddReasonPhrase(t *testing.T) {
+	s, _ := startCenter(t)
+	s.SetALPN("http/1.1")
+	s.AddHook(NewFaultPlan(Fault{Times: 1, Status: 200, Reason: "Totally Broken"}))
+	c := client(t, s, pki.Vehicle)
+	resp, err := c.Post("https://"+s.Addr()+"/files/"+goodName, "application/octet-stream", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Status != "200 Totally Broken" {
+		t.Errorf("status line %q", resp.Status)
 	}
 }

@@ -27,6 +27,14 @@ type Config struct {
 	// VehicleIDLength is the length a vehicle identifier must have; 17 for a
 	// VIN (see the register, I-001, for the seed's 15).
 	VehicleIDLength int `yaml:"vehicle_id_length"`
+	// ALPN is the application protocols offered (RFC 7301), most preferred
+	// first; Server.SetALPN changes it while serving.
+	ALPN []string `yaml:"alpn"`
+	// TLS is the rest of the 7.1.1 policy: stapling, session lifetime,
+	// client revocation (see TLSPolicy).
+	TLS TLSPolicy `yaml:"tls"`
+	// Quirks break one clause each (self-test only); see KnownQuirks.
+	Quirks []string `yaml:"quirks"`
 	// HandshakeTimeout bounds one TLS handshake (wall time).
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 	// MaxBodyBytes bounds one request body after decompression.
@@ -42,6 +50,8 @@ func NewDefaultConfig() Config {
 		Addr:             "127.0.0.1:0",
 		VehicleIDHeader:  "vehicle_id",
 		VehicleIDLength:  17,
+		ALPN:             []string{"h2", "http/1.1"},
+		TLS:              DefaultTLSPolicy(),
 		HandshakeTimeout: 10 * time.Second,
 		MaxBodyBytes:     64 << 20,
 	}

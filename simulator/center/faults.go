@@ -16,6 +16,8 @@ type Fault struct {
 	Times int
 	// Status is the HTTP status to answer with (any code of Table 7-8).
 	Status int
+	// Reason replaces the reason phrase (HTTP/1.1).
+	Reason string
 	// Stall holds each request this long (wall time) before answering.
 	Stall time.Duration
 	// Drop closes the connection without an answer.
@@ -87,6 +89,7 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 		}
 		a := resultAnswer(status, fmt.Sprintf("fault plan: %s", f))
 		a.Stall = f.Stall
+		a.Reason = f.Reason
 		a.By = p.ID()
 		return a
 	}

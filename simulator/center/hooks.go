@@ -78,6 +78,9 @@ type Exchange struct {
 // away; when Drop is set it closes the connection without an answer.
 type Answer struct {
 	Status int
+	// Reason, when set, replaces the standard reason phrase (HTTP/1.1 only;
+	// HTTP/2 has none). 7.2.2.4: a client must not read it.
+	Reason string
 	Header http.Header
 	Body   []byte
 	Stall  time.Duration

@@ -15,10 +15,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/icoc-dev/icoc/spec"
 )
 
 // Server is one running reference center. Its methods are safe for
@@ -32,8 +35,11 @@ type Server struct {
 	mu    sync.RWMutex
 	hooks []Hook
 
+	alpn atomic.Pointer[[]string]
+
 	ln      net.Listener
 	http    *http.Server
+	conns   sync.Map // *tls.Conn -> *handshakedConn, while the connection is open
 	connSeq atomic.Uint64
 	reqSeq  atomic.Uint64
 	closed  chan struct{}
@@ -50,8 +56,45 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("center config: %w", err)
 	}
 	s := &Server{cfg: cfg, tls: tc, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
+	s.SetALPN(cfg.ALPN...)
+	s.offerALPN()
 	s.routes()
 	return s, nil
+}
+
+// SetALPN sets the application protocols the center offers in ALPN (RFC
+// 7301), most preferred first: "h2", "http/1.1". It applies to handshakes
+// that start afterwards; a client that shares none gets no ALPN answer and
+// speaks HTTP/1.1.
+func (s *Server) SetALPN(protos ...string) {
+	p := append([]string(nil), protos...)
+	s.alpn.Store(&p)
+}
+
+// ALPN returns the protocols the center offers now.
+func (s *Server) ALPN() []string { return append([]string(nil), *s.alpn.Load()...) }
+
+// offerALPN makes every handshake use the ALPN list in force at its start,
+// on top of whatever per-client configuration the TLS set-up has.
+func (s *Server) offerALPN() {
+	base := s.tls.GetConfigForClient
+	s.tls.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		var c *tls.Config
+		if base != nil {
+			var err error
+			if c, err = base(h); err != nil {
+				return nil, err
+			}
+		}
+		if c == nil {
+			c = s.tls.Clone()
+			c.GetConfigForClient = nil
+		} else {
+			c = c.Clone()
+		}
+		c.NextProtos = s.ALPN()
+		return c, nil
+	}
 }
 
 // AddHook appends h to the hooks; it may be called while serving.
@@ -101,10 +144,15 @@ func (s *Server) Start() error {
 		Handler:           s,
 		ReadHeaderTimeout: time.Minute,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if hc, ok := c.(*handshakedConn); ok {
+			if hc, ok := s.conns.Load(c); ok {
 				return context.WithValue(ctx, connKey{}, hc)
 			}
 			return ctx
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st == http.StateClosed || st == http.StateHijacked {
+				s.conns.Delete(c)
+			}
 		},
 		ErrorLog: nil,
 	}
@@ -205,13 +253,22 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 		}
 		t.Stop()
 	}
-	if a.Drop || a.Status == 0 {
+	if a.Status != 0 && r.ProtoMajor == 2 {
+		s.stickySession(r, &a)
+	}
+	var abort bool
+	switch {
+	case a.Drop || a.Status == 0:
 		if hj, ok := w.(http.Hijacker); ok {
 			if c, _, err := hj.Hijack(); err == nil {
 				_ = c.Close()
 			}
+		} else {
+			abort = true // HTTP/2: reset the stream
 		}
-	} else {
+	case a.Reason != "" && r.ProtoMajor == 1:
+		writeRawHTTP1(w, a)
+	default:
 		for k, vs := range a.Header {
 			for _, v := range vs {
 				w.Header().Add(k, v)
@@ -227,7 +284,56 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 	for _, h := range s.hooksFor(OnAnswer) {
 		h.OnAnswer(x, a, at)
 	}
+	if abort {
+		panic(http.ErrAbortHandler)
+	}
 }
+
+// writeRawHTTP1 writes an HTTP/1.1 response with the answer's own reason
+// phrase (net/http always writes the standard one), then closes the
+// connection.
+func writeRawHTTP1(w http.ResponseWriter, a Answer) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	c, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	fmt.Fprintf(buf, "HTTP/1.1 %03d %s\r\n", a.Status, a.Reason)
+	h := a.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(a.Body)))
+	h.Set("Connection", "close")
+	_ = h.Write(buf)
+	buf.WriteString("\r\n")
+	buf.Write(a.Body)
+	_ = buf.Flush()
+}
+
+// stickySession gives an HTTP/2 client a session cookie when it has none
+// (7.2.3.7: sticky sessions by Cookie behind an ALB). HTTP/1.1 keeps no
+// session (7.2.2.7), so it never gets one.
+func (s *Server) stickySession(r *http.Request, a *Answer) {
+	if _, err := r.Cookie(SessionCookie); err == nil {
+		return
+	}
+	if a.Header == nil {
+		a.Header = http.Header{}
+	} else {
+		a.Header = a.Header.Clone()
+	}
+	id := fmt.Sprintf("icoc-%d-%d", s.connSeq.Load(), s.reqSeq.Load())
+	a.Header.Add("Set-Cookie", (&http.Cookie{Name: SessionCookie, Value: id, Path: "/", Secure: true, HttpOnly: true}).String())
+}
+
+// SessionCookie is the name of the sticky-session cookie (the seed's
+// cookie parameter session_id; see the register, I-003).
+var SessionCookie = spec.All().SessionCookieName
 
 func gunzip(b []byte, limit int64) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))

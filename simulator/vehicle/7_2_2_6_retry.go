@@ -12,7 +12,9 @@ import (
 // rule (real-time required or not) gives the number of retries and the
 // interval; Table 7-8 says which status codes are retried at all; 567 and
 // 568 silence the vehicle. A code that is not retried rolls the job back:
-// the file is discarded.
+// the file is discarded. deliver reports whether the job is settled
+// (delivered, or refused with a code that is not retried); false means the
+// retries were spent or ctx ended, and the caller may keep the data.
 func init() {
 	registerQuirk(QuirkInfo{Name: "no-retry", Clause: "7.2.2.4 Table 7-8", Breaks: "does not retry the given status code", Arg: "int"})
 	registerQuirk(QuirkInfo{Name: "retry", Clause: "7.2.2.4 Table 7-8", Breaks: "retries the given status code", Arg: "int"})
@@ -20,7 +22,7 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "interval-factor", Clause: "7.2.2.6", Breaks: "waits the rule's retry interval times this factor", Arg: "float"})
 }
 
-func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
+func (v *Vehicle) deliver(ctx context.Context, job uploadJob) bool {
 	ruleID := "upload-non-realtime"
 	if job.realTime {
 		ruleID = "upload-realtime"
@@ -34,30 +36,30 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 
 	for attempt := 0; ; attempt++ {
 		if !v.waitUntilAllowed(ctx) {
-			return
+			return false
 		}
 		status, err := v.post(ctx, job)
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if err == nil && status >= 200 && status <= 299 {
 			v.logf("vehicle: %s delivered (%d) after %d retries", job.name, status, attempt)
-			return
+			return true
 		}
 		if err == nil {
 			if !v.retryable(status) {
 				v.logf("vehicle: %s answered %d: not retried (7.2.2.4), discarded", job.name, status)
-				return
+				return true
 			}
 		} else {
 			v.logf("vehicle: %s: %v", job.name, err)
 		}
 		if attempt >= retries {
-			v.logf("vehicle: %s: %d retries spent (7.2.2.6), discarded", job.name, retries)
-			return
+			v.logf("vehicle: %s: %d retries spent (7.2.2.6)", job.name, retries)
+			return false
 		}
 		if !v.sleep(ctx, interval) {
-			return
+			return false
 		}
 	}
 }

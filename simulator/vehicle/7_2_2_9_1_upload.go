@@ -59,16 +59,17 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("User-Agent", v.cfg.UserAgent)
-	req.Header.Set(v.cfg.VehicleIDHeader, v.cfg.VIN)
+	req.Header.Set(v.cfg.VehicleIDHeader, v.VIN())
 	if gzipped {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	resp, err := v.client().Do(req)
+	resp, err := v.http.do(req)
 	if err != nil {
 		return 0, fmt.Errorf("upload %s: %w", job.name, err)
 	}
-	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	v.http.done(resp)
 	// 7.2.2.4: the reason phrase is never read; only the code counts.
 	return resp.StatusCode, nil
 }
