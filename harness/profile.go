@@ -39,6 +39,13 @@ type Profile struct {
 	CAN CANConfig `yaml:"can"`
 	// Center is the center the harness runs when it plays the center.
 	Center CenterConfig `yaml:"center"`
+	// Bench is how the harness drives a real DUT (stimulus map); see
+	// benchprofile.go.
+	Bench BenchConfig `yaml:"bench"`
+	// Decoder names the decoder of the DUT's CAN data files (see Decoders).
+	Decoder string `yaml:"decoder"`
+
+	lines map[string]int // field path -> line in the source
 }
 
 // DUT is the identity and capabilities of the device under test.
@@ -65,15 +72,36 @@ type DUT struct {
 // CANConfig names the bus: a SocketCAN interface, or empty for the emulator.
 type CANConfig struct {
 	Interface string `yaml:"interface"`
+	// Bitrate is the bus's bit rate in bit/s (classic CAN: at most 1
+	// Mbit/s); 0 means 500 kbit/s on a real interface and 1 Mbit/s on the
+	// emulator. The harness never sends faster than it allows.
+	Bitrate int `yaml:"bitrate"`
+}
+
+// bitrate is the effective bit rate (see CANConfig.Bitrate).
+func (c CANConfig) bitrate() int {
+	switch {
+	case c.Bitrate > 0:
+		return c.Bitrate
+	case c.Interface == "":
+		return 1_000_000
+	}
+	return 500_000
 }
 
 // CenterConfig is where and as whom the harness's center listens, and,
 // when the DUT is a center, where the DUT is.
 type CenterConfig struct {
 	// Address is the DUT center's host:port when the DUT plays the center.
-	Address      string `yaml:"address"`
-	Listen       string `yaml:"listen"`
-	Host         string `yaml:"host"`
+	Address string `yaml:"address"`
+	Listen  string `yaml:"listen"`
+	Host    string `yaml:"host"`
+	// Hosts are further names the center answers on (the DUT resolves them
+	// to the harness PC on a bench).
+	Hosts []string `yaml:"hosts"`
+	// Ports are the Appendix 2 ports the center answers on for a real DUT
+	// (443 HTTPS, 9080, 8883 MQTT over TLS).
+	Ports        []int  `yaml:"ports"`
 	CertFile     string `yaml:"cert_file"`
 	KeyFile      string `yaml:"key_file"`
 	ClientCAFile string `yaml:"client_ca_file"`
@@ -138,7 +166,8 @@ func LoadProfile(path string) (*Profile, error) {
 		return nil, yamlProfileError(source, err)
 	}
 	p.Source = source
-	for _, f := range []*string{&p.DUT.CertFile, &p.DUT.KeyFile, &p.DUT.RootCAFile, &p.Center.CertFile, &p.Center.KeyFile, &p.Center.ClientCAFile} {
+	p.lines = fieldLines(data)
+	for _, f := range []*string{&p.Bench.DBC, &p.DUT.CertFile, &p.DUT.KeyFile, &p.DUT.RootCAFile, &p.Center.CertFile, &p.Center.KeyFile, &p.Center.ClientCAFile} {
 		if *f != "" && !filepath.IsAbs(*f) {
 			*f = filepath.Join(base, *f)
 		}
@@ -152,7 +181,7 @@ func LoadProfile(path string) (*Profile, error) {
 // validate checks each field; the first error is returned, naming the field.
 func (p *Profile) validate() error {
 	bad := func(field, format string, args ...any) error {
-		return &ProfileError{File: p.Source, Field: field, Reason: fmt.Sprintf(format, args...)}
+		return &ProfileError{File: p.Source, Field: field, Line: lineOf(p.lines, field), Reason: fmt.Sprintf(format, args...)}
 	}
 	if p.Name == "" {
 		return bad("name", "not set")
@@ -216,7 +245,7 @@ func (p *Profile) validate() error {
 			return bad(f.field, "%s", unwrapPathError(err))
 		}
 	}
-	return nil
+	return p.validateBench(bad)
 }
 
 // yamlProfileError turns a YAML decoding error into a ProfileError with the

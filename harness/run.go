@@ -47,10 +47,13 @@ type Run struct {
 	Transport string
 	// Quirks are the reference vehicle's quirks (self-test only).
 	Quirks []string
+	// TLS is the TLS side of the run (run_tls.go).
+	TLS *TLSRun
 
 	mu          sync.Mutex
 	ignition    bench.Ignition
 	ignitionSet bool
+	vinFrames   []can.Frame // the VIN broadcast; nil while it is off
 
 	emulator *bus.Emulator
 	cancel   context.CancelFunc
@@ -108,6 +111,9 @@ func (r *Run) start(ctx context.Context) error {
 		}
 		r.Center = c
 	}
+	if err := r.startTLS(); err != nil {
+		return err
+	}
 	busCfg := bus.Config{Interface: p.CAN.Interface}
 	if busCfg.Interface == "" {
 		e, err := bus.NewEmulator()
@@ -124,7 +130,6 @@ func (r *Run) start(ctx context.Context) error {
 	r.Bus = conn
 	if p.DUT.Simulated && p.HasRole("vehicle") {
 		vc := vehicle.NewDefaultConfig()
-		vc.VIN = p.DUT.VIN
 		vc.CenterURL = (&url.URL{Scheme: "https", Host: net.JoinHostPort(p.Center.Host, "443")}).String()
 		vc.CenterAddr = r.Center.Addr()
 		vc.CertFile, vc.KeyFile, vc.RootCAFile = p.DUT.CertFile, p.DUT.KeyFile, p.DUT.RootCAFile
@@ -132,6 +137,7 @@ func (r *Run) start(ctx context.Context) error {
 		vc.TimeScale = p.Clock.Scale
 		vc.Quirks = r.Quirks
 		vc.Logf = r.logf
+		r.configureVehicleTLS(&vc)
 		v, err := vehicle.New(vc)
 		if err != nil {
 			return err
@@ -147,13 +153,16 @@ func (r *Run) start(ctx context.Context) error {
 			return errors.New("reference vehicle: not listening on the bus after 10 s")
 		}
 	}
-	go r.broadcastIgnition(ctx)
+	if err := r.SetVINBroadcast(true); err != nil {
+		return err
+	}
+	go r.broadcast(ctx)
 	return nil
 }
 
-// broadcastIgnition sends the ignition state cyclically, as a body ECU does
-// on a real bus, so a DUT that wakes up late still learns it.
-func (r *Run) broadcastIgnition(ctx context.Context) {
+// broadcast sends the ignition state and the VIN cyclically, as a body ECU
+// does on a real bus, so a DUT that wakes up late still learns them.
+func (r *Run) broadcast(ctx context.Context) {
 	period := min(max(r.Clock.Wall(time.Second), 20*time.Millisecond), time.Second)
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -163,13 +172,34 @@ func (r *Run) broadcastIgnition(ctx context.Context) {
 			return
 		case <-t.C:
 			r.mu.Lock()
-			i, on := r.ignition, r.ignitionSet
+			i, on, vin := r.ignition, r.ignitionSet, r.vinFrames
 			r.mu.Unlock()
 			if on {
 				_ = r.Bus.TransmitFrame(ctx, bench.IgnitionFrame(i))
 			}
+			if on && i != bench.BOff {
+				for _, f := range vin {
+					_ = r.Bus.TransmitFrame(ctx, f)
+				}
+			}
 		}
 	}
+}
+
+// SetVINBroadcast switches the cyclic VIN broadcast of the profile's VIN
+// (message VINBroadcast of the bench DBC) on or off. It is on from Start.
+func (r *Run) SetVINBroadcast(on bool) error {
+	var frames []can.Frame
+	if on {
+		var err error
+		if frames, err = bench.VINFrames(r.Profile.DUT.VIN); err != nil {
+			return fmt.Errorf("profile %s dut.vin: %w", r.Profile.Source, err)
+		}
+	}
+	r.mu.Lock()
+	r.vinFrames = frames
+	r.mu.Unlock()
+	return nil
 }
 
 // Stop ends the simulators, the bus and the center. Safe to call twice.
@@ -190,6 +220,7 @@ func (r *Run) Stop() {
 	if r.Center != nil {
 		_ = r.Center.Close()
 	}
+	r.stopTLS()
 }
 
 // Send puts frames on the DUT's bus, in order.
@@ -203,16 +234,33 @@ func (r *Run) Send(ctx context.Context, frames ...can.Frame) error {
 }
 
 // Ignition sets the DUT's ignition state over the bus; the state is then
-// repeated cyclically.
+// repeated cyclically. A profile that maps ig-on, ig-off or b-off to another
+// stimulus (a DBC message, a command, an operator prompt) gets that instead,
+// and nothing is repeated.
 func (r *Run) Ignition(ctx context.Context, i bench.Ignition) error {
+	action := map[bench.Ignition]string{bench.IGOn: "ig-on", bench.IGOff: "ig-off", bench.BOff: "b-off"}[i]
+	if done, err := r.stimulate(ctx, action, nil); done {
+		return err
+	}
 	r.mu.Lock()
 	r.ignition, r.ignitionSet = i, true
 	r.mu.Unlock()
 	return r.Send(ctx, bench.IgnitionFrame(i))
 }
 
-// TriggerUpload asks the DUT over the bus to upload its CAN data now.
+// TriggerUpload asks the DUT over the bus to upload its CAN data now (or
+// through the profile's upload-trigger stimulus, which receives the
+// trigger's fields as the signals UploadRealTime, TriggerIdentifier and
+// UploadRequestID where its message has them).
 func (r *Run) TriggerUpload(ctx context.Context, t bench.UploadTrigger) error {
+	rt := 0.0
+	if t.RealTime {
+		rt = 1
+	}
+	extra := map[string]float64{"UploadRealTime": rt, "TriggerIdentifier": float64(t.Trigger), "UploadRequestID": float64(t.RequestID)}
+	if done, err := r.stimulate(ctx, "upload-trigger", extra); done {
+		return err
+	}
 	return r.Send(ctx, t.Frame())
 }
 

@@ -1,6 +1,8 @@
 // Command vehicle runs the reference vehicle on its own: it listens on a
 // CAN bus (SocketCAN interface or the UDP multicast emulator) and uploads
-// what it records to a center, as the common specification says.
+// what it records to a center, as the common specification says. It has no
+// VIN of its own: it reads the VIN from the bus (message VINBroadcast of
+// simulator/bench/bench.dbc) and connects only once it has it (7.2.2.7).
 package main
 
 import (
@@ -20,7 +22,6 @@ import (
 func main() {
 	cfg := vehicle.NewDefaultConfig()
 	pkiDir := flag.String("pki", "fixtures/pki", "directory of the test PKI (used for unset certificate flags)")
-	flag.StringVar(&cfg.VIN, "vin", "JT1TESTVH00000001", "VIN (17 characters)")
 	flag.StringVar(&cfg.CenterURL, "center", "https://center.icoc.test:443", "center base URL; its host is the TLS server name")
 	flag.StringVar(&cfg.CenterAddr, "center-addr", "", "address to dial instead of the URL's host (host:port)")
 	flag.StringVar(&cfg.CertFile, "cert", "", "client certificate chain, PEM (default: <pki>/vehicle.chain.pem)")

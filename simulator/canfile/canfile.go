@@ -1,6 +1,7 @@
 // Package canfile is the format of the CAN data files the reference vehicle
-// uploads (Appendix 1 §1: binary items are big endian): a fixed header and
-// one fixed-size record per frame, in bus order.
+// uploads (Appendix 1 §1: binary items are big endian), documented in
+// FORMAT.md beside this file: a fixed header and one fixed-size record per
+// frame, in bus order.
 //
 //	header:  magic "ICOCCAN" 0x01 (8 bytes) | version u16 | reserved u16 | count u32
 //	record:  time u64 (Unix nanoseconds, UTC) | id u32 (bit 31: extended, bit 30: remote)

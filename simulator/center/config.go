@@ -30,6 +30,11 @@ type Config struct {
 	// ALPN is the application protocols offered (RFC 7301), most preferred
 	// first; Server.SetALPN changes it while serving.
 	ALPN []string `yaml:"alpn"`
+	// TLS is the rest of the 7.1.1 policy: stapling, session lifetime,
+	// client revocation (see TLSPolicy).
+	TLS TLSPolicy `yaml:"tls"`
+	// Quirks break one clause each (self-test only); see KnownQuirks.
+	Quirks []string `yaml:"quirks"`
 	// HandshakeTimeout bounds one TLS handshake (wall time).
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 	// MaxBodyBytes bounds one request body after decompression.
@@ -46,6 +51,7 @@ func NewDefaultConfig() Config {
 		VehicleIDHeader:  "vehicle_id",
 		VehicleIDLength:  17,
 		ALPN:             []string{"h2", "http/1.1"},
+		TLS:              DefaultTLSPolicy(),
 		HandshakeTimeout: 10 * time.Second,
 		MaxBodyBytes:     64 << 20,
 	}

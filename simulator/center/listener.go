@@ -3,6 +3,7 @@ package center
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -18,7 +19,8 @@ type handshakeListener struct {
 	ready chan net.Conn
 	done  chan struct{}
 	once  sync.Once
-	err   error
+	errMu sync.Mutex
+	err   error // the inner listener's Accept error; guarded by errMu
 }
 
 // handshakedConn is a TLS connection whose handshake has finished, with the
@@ -41,7 +43,9 @@ func (l *handshakeListener) acceptLoop() {
 	for {
 		c, err := l.inner.Accept()
 		if err != nil {
+			l.errMu.Lock()
 			l.err = err
+			l.errMu.Unlock()
 			l.Close()
 			return
 		}
@@ -59,11 +63,17 @@ func (l *handshakeListener) acceptLoop() {
 }
 
 func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
-	tc := tls.Server(raw, l.srv.tls)
+	if f := l.srv.handshakeFault(); f != HandshakeNormal {
+		l.faultHandshake(raw, info, f)
+		return
+	}
+	wait := &clientWaitConn{Conn: raw, timeout: l.srv.clientResponseTimeout()}
+	tc := tls.Server(wait, l.srv.tls)
 	hs := HandshakeInfo{Conn: info, Started: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), l.srv.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
 	cancel()
+	wait.handshakeDone()
 	hs.Done = time.Now()
 	st := tc.ConnectionState()
 	hs.Err = err
@@ -96,8 +106,11 @@ func (l *handshakeListener) Accept() (net.Conn, error) {
 	case c := <-l.ready:
 		return c, nil
 	case <-l.done:
-		if l.err != nil {
-			return nil, l.err
+		l.errMu.Lock()
+		err := l.err
+		l.errMu.Unlock()
+		if err != nil {
+			return nil, err
 		}
 		return nil, net.ErrClosed
 	}
@@ -113,3 +126,63 @@ func (l *handshakeListener) Close() error {
 }
 
 func (l *handshakeListener) Addr() net.Addr { return l.inner.Addr() }
+
+// faultHandshake plays a broken server for Table 7-4 rows A and B: it reads
+// the ClientHello, then closes, stays silent until the client gives up (or
+// the handshake timeout), or answers with bytes that are not TLS. The hooks
+// get a HandshakeInfo whose Done is when the connection ended and whose
+// Err names the fault and how the client ended it.
+func (l *handshakeListener) faultHandshake(raw net.Conn, info ConnInfo, f HandshakeFault) {
+	hs := HandshakeInfo{Conn: info, Started: time.Now()}
+	_ = raw.SetDeadline(time.Now().Add(l.srv.cfg.HandshakeTimeout))
+	buf := make([]byte, 16<<10)
+	_, err := raw.Read(buf) // the ClientHello (or its first part)
+	switch {
+	case err != nil:
+	case f == HandshakeGarbage:
+		_, _ = raw.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\nthis is not TLS\r\n"))
+		fallthrough
+	case f == HandshakeSilent:
+		for err == nil {
+			_, err = raw.Read(buf)
+		}
+	}
+	hs.Done = time.Now()
+	hs.Err = fmt.Errorf("center handshake fault %q; connection ended: %v", f, err)
+	if err == nil || f == HandshakeClose {
+		hs.Err = fmt.Errorf("center handshake fault %q", f)
+	}
+	_ = raw.Close()
+	for _, h := range l.srv.hooksFor(OnHandshake) {
+		h.OnHandshake(hs)
+	}
+}
+
+// clientWaitConn bounds, during the handshake, each wait for data from the
+// client (Table 7-5 B: "1 sec timeout in case of no response"); time the
+// center spends on its own (e.g. checking revocation) does not count.
+type clientWaitConn struct {
+	net.Conn
+	timeout time.Duration // 0: no bound
+	mu      sync.Mutex
+	done    bool
+}
+
+func (c *clientWaitConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	bound := !c.done && c.timeout > 0
+	c.mu.Unlock()
+	if bound {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+		n, err := c.Conn.Read(p)
+		_ = c.Conn.SetReadDeadline(time.Time{})
+		return n, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *clientWaitConn) handshakeDone() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done = true
+}

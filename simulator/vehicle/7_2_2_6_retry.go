@@ -15,7 +15,9 @@ import (
 // rule (real-time required or not) gives the number of retries and the
 // interval; Table 7-8 says which status codes are retried at all; 567 and
 // 568 silence the vehicle. A code that is not retried rolls the job back:
-// the file is discarded.
+// the file is discarded. deliver reports whether the job is settled
+// (delivered, or refused with a code that is not retried); false means the
+// retries were spent or ctx ended, and the caller may keep the data.
 func init() {
 	registerQuirk(QuirkInfo{Name: "no-retry", Clause: "7.2.2.4 Table 7-8", Breaks: "does not retry the given status code", Arg: "int"})
 	registerQuirk(QuirkInfo{Name: "retry", Clause: "7.2.2.4 Table 7-8", Breaks: "retries the given status code", Arg: "int"})
@@ -27,7 +29,7 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "no-backoff", Clause: "7.2.2.5", Breaks: "does not extend the retransmission interval after a timeout"})
 }
 
-func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
+func (v *Vehicle) deliver(ctx context.Context, job uploadJob) bool {
 	ruleID := "upload-non-realtime"
 	if job.realTime {
 		ruleID = "upload-realtime"
@@ -42,20 +44,20 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 	timeouts := 0
 	for attempt := 0; ; attempt++ {
 		if !v.waitUntilAllowed(ctx) {
-			return
+			return false
 		}
 		status, err := v.post(ctx, job)
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if err == nil && status >= 200 && status <= 299 && !v.quirks.HasValue("retry", strconv.Itoa(status)) {
 			v.logf("vehicle: %s delivered (%d) after %d retries", job.name, status, attempt)
-			return
+			return true
 		}
 		if err == nil {
 			if !v.retryable(status) {
 				v.logf("vehicle: %s answered %d: not retried (7.2.2.4), discarded", job.name, status)
-				return
+				return true
 			}
 		} else {
 			v.logf("vehicle: %s: %v", job.name, err)
@@ -64,13 +66,13 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) {
 			}
 		}
 		if attempt >= retries {
-			v.logf("vehicle: %s: %d retries spent (7.2.2.6), discarded", job.name, retries)
-			return
+			v.logf("vehicle: %s: %d retries spent (7.2.2.6)", job.name, retries)
+			return false
 		}
 		// 7.2.2.5: after timeouts the retransmission interval is extended
 		// to spread the load on the center (I-016).
 		if !v.sleep(ctx, spec.RetransmissionInterval(interval, timeouts)) {
-			return
+			return false
 		}
 	}
 }

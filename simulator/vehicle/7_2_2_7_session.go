@@ -55,6 +55,10 @@ func newSession(v *Vehicle) *session {
 			}
 			return dialer.DialContext(ctx, network, addr)
 		},
+		// Table 7-4 rows A..C (TLS set-up retries): 7_1_1_7_dial.go.
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return v.dialTLS(ctx, network, addr, tc)
+		},
 	}
 	return &session{v: v, tr: tr, client: &http.Client{Transport: tr}}
 }

@@ -72,7 +72,7 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 	}
 	req.Header.Set("User-Agent", ua)
 	if !v.quirks.Has("no-vehicle-id") {
-		req.Header.Set(v.cfg.VehicleIDHeader, v.cfg.VIN)
+		req.Header.Set(v.cfg.VehicleIDHeader, v.VIN())
 	}
 	if v.quirks.Has("hmac-header") {
 		req.Header.Set("X-D-Authenticate", "hmac-sha256 00ff")

@@ -21,8 +21,6 @@ import (
 // Config is everything the reference vehicle needs. Start from
 // NewDefaultConfig; paths are used as given.
 type Config struct {
-	// VIN is the vehicle identifier sent in every exchange (7.3).
-	VIN string `yaml:"vin"`
 	// CenterURL is the base URL of the center, e.g. https://center.icoc.test:443.
 	CenterURL string `yaml:"center_url"`
 	// CenterAddr, when set, is dialled instead of the URL's host (the URL's
@@ -51,13 +49,16 @@ type Config struct {
 	HTTP2 bool `yaml:"http2"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
+	// Revocation says how the vehicle reaches the CRL distribution points
+	// and OCSP responders of the server chain (7.1.1.5).
+	Revocation RevocationConfig `yaml:"revocation"`
 	// Quirks break one clause each; see Quirks. Empty in any real use.
 	Quirks []string `yaml:"quirks"`
 	// Logf, when set, receives one line per notable event.
 	Logf func(format string, args ...any) `yaml:"-"`
 }
 
-// NewDefaultConfig returns a Config with everything but the VIN, the center,
+// NewDefaultConfig returns a Config with everything but the center,
 // the certificates and the bus set.
 func NewDefaultConfig() Config {
 	return Config{
@@ -74,9 +75,6 @@ func NewDefaultConfig() Config {
 // Validate checks the config; the error names each bad field.
 func (c Config) Validate() error {
 	var errs []error
-	if len(c.VIN) != 17 {
-		errs = append(errs, fmt.Errorf("vin %q: a VIN has 17 characters, not %d", c.VIN, len(c.VIN)))
-	}
 	if u, err := url.Parse(c.CenterURL); err != nil || u.Scheme != "https" || u.Host == "" {
 		errs = append(errs, fmt.Errorf("center_url %q: want https://host[:port]", c.CenterURL))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/url"
 	"sync"
 	"time"
@@ -13,6 +14,13 @@ import (
 	"github.com/icoc-dev/icoc/simulator/canfile"
 	"github.com/icoc-dev/icoc/spec"
 )
+
+func init() {
+	registerQuirk(QuirkInfo{Name: "drop-frame", Clause: "5 Table 5-1, 7.2.2.9.1", Breaks: "loses every 1000th CAN data frame taken off the bus"})
+	registerQuirk(QuirkInfo{Name: "dup-frame", Clause: "5 Table 5-1, 7.2.2.9.1", Breaks: "records every 1000th CAN data frame taken off the bus twice"})
+	registerQuirk(QuirkInfo{Name: "no-buffering", Clause: "7.2.2.6, 5 Table 5-1", Breaks: "discards the CAN data of an upload whose retries are spent instead of keeping it for the next upload"})
+	registerQuirk(QuirkInfo{Name: "ignore-vin", Clause: "7.2.2.7", Breaks: "connects to the center before the VIN has been read from the bus"})
+}
 
 // Vehicle is one running reference vehicle. Create it with New and run it
 // with Run; it is driven only through the bus and answers only on the
@@ -29,6 +37,19 @@ type Vehicle struct {
 	counter   int
 	silentTil time.Time // no communication before this (wall time); zero: none
 	igSilence bool      // no communication until the next IG-ON (567)
+
+	// State of the bus side (ingest, VIN, power, periodic upload).
+	vin            string // read from the bus; "" until then and after +B OFF
+	vinAsm         bench.VINAssembler
+	dataFrames     uint64 // CAN data frames recorded since power-up
+	periodic       *time.Timer
+	periodicQueued bool
+	requests       chan dataRequest
+	runCtx         context.Context
+	power          context.Context // ends at +B OFF
+	powerOff       context.CancelFunc
+	epoch          uint64 // power cycles so far
+	powerLoss      []func()
 
 	http  *session
 	jobs  chan uploadJob
@@ -59,6 +80,7 @@ func New(cfg Config) (*Vehicle, error) {
 		tls:      tc,
 		ignition: bench.IGOff,
 		jobs:     make(chan uploadJob, 64),
+		requests: make(chan dataRequest, 64),
 		ready:    make(chan struct{}),
 	}
 	v.http = newSession(v)
@@ -66,7 +88,9 @@ func New(cfg Config) (*Vehicle, error) {
 }
 
 // Run opens the bus and serves until ctx ends or the bus fails. It returns
-// nil when ctx ended.
+// nil when ctx ended. The vehicle starts powered (+B on), ignition off, with
+// no VIN: it makes no connection until the bus has told it the VIN and the
+// other 7.2.2.7 preconditions hold (see sessionReady).
 func (v *Vehicle) Run(ctx context.Context) error {
 	conn, err := bus.Open(ctx, v.cfg.Bus)
 	if err != nil {
@@ -78,17 +102,28 @@ func (v *Vehicle) Run(ctx context.Context) error {
 		<-ctx.Done()
 		_ = conn.Close()
 	}()
-	v.wg.Add(1)
+	v.mu.Lock()
+	v.runCtx = ctx
+	v.power, v.powerOff = context.WithCancel(ctx)
+	v.mu.Unlock()
+	v.wg.Add(2)
 	go func() {
 		defer v.wg.Done()
 		v.uploader(ctx)
 	}()
-	v.logf("vehicle %s: listening on %s (quirks: %s)", v.cfg.VIN, conn.Config(), v.quirks.Names())
+	go func() {
+		defer v.wg.Done()
+		v.dataUploader(ctx)
+	}()
+	v.logf("vehicle: listening on %s (quirks: %s)", conn.Config(), v.quirks.Names())
 	close(v.ready)
 	for conn.Receive() {
-		v.onFrame(ctx, canfile.Record{Time: time.Now().UTC(), Frame: conn.Frame()})
+		v.onFrame(canfile.Record{Time: time.Now().UTC(), Frame: conn.Frame()})
 	}
 	cancel()
+	v.mu.Lock()
+	v.stopPeriodic()
+	v.mu.Unlock()
 	v.wg.Wait()
 	if err := conn.Err(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("CAN bus %s: %w", v.cfg.Bus, err)
@@ -102,61 +137,328 @@ func (v *Vehicle) logf(format string, args ...any) {
 	}
 }
 
-// onFrame handles one frame from the bus: bench messages change state or
-// start an upload; every other frame is CAN data to upload.
-func (v *Vehicle) onFrame(ctx context.Context, r canfile.Record) {
-	switch {
-	case !bench.IsControl(r.Frame):
-		v.mu.Lock()
-		if v.ignition == bench.IGOn {
-			v.buffered = append(v.buffered, r)
-		}
-		v.mu.Unlock()
-	case r.Frame.ID == bench.IDIgnition:
-		v.setIgnition(bench.Ignition(r.Frame.Data[0]))
-	case r.Frame.ID == bench.IDUploadTrigger:
-		t, err := bench.DecodeUploadTrigger(r.Frame)
+// VIN returns the VIN the vehicle has read from the bus since it was last
+// powered up, or "" when it has none yet (7.2.2.7 "Obtaining VIN").
+func (v *Vehicle) VIN() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.vin
+}
+
+// OnPowerLoss registers f to run at every +B OFF, after the vehicle has
+// dropped its volatile state; f runs on the bus goroutine and must not block.
+func (v *Vehicle) OnPowerLoss(f func()) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.powerLoss = append(v.powerLoss, f)
+}
+
+var powerLossHooks []func(*Vehicle)
+
+// registerPowerLossHook adds a hook that runs for every vehicle at +B OFF
+// (7.1.1.5: CRL/OCSP caches are discarded "only when +B is turned OFF");
+// call it from an init function of the file that owns the state to drop.
+func registerPowerLossHook(f func(*Vehicle)) { powerLossHooks = append(powerLossHooks, f) }
+
+// onFrame handles one frame from the bus. Without +B the unit hears nothing
+// but the ignition state; bench messages change state or start an upload;
+// every other frame is CAN data to upload.
+func (v *Vehicle) onFrame(r canfile.Record) {
+	f := r.Frame
+	if f.ID == bench.IDIgnition && !f.IsExtended {
+		i, err := bench.DecodeIgnition(f)
 		if err != nil {
 			v.logf("vehicle: %v", err)
 			return
 		}
-		v.triggerUpload(ctx, t, r.Time)
+		v.setIgnition(i, r.Time)
+		return
+	}
+	v.mu.Lock()
+	powered := v.ignition != bench.BOff
+	v.mu.Unlock()
+	if !powered {
+		return
+	}
+	switch {
+	case !bench.IsControl(f):
+		v.record(r)
+	case f.ID == bench.IDVIN:
+		v.mu.Lock()
+		vin, err := v.vinAsm.Add(f)
+		changed := vin != "" && vin != v.vin
+		if changed {
+			v.vin = vin
+		}
+		v.mu.Unlock()
+		if err != nil {
+			v.logf("vehicle: %v", err)
+		}
+		if changed {
+			v.logf("vehicle: VIN %s read from the bus", vin)
+		}
+	case f.ID == bench.IDUploadTrigger:
+		t, err := bench.DecodeUploadTrigger(f)
+		if err != nil {
+			v.logf("vehicle: %v", err)
+			return
+		}
+		v.request(dataRequest{trigger: t, at: r.Time}, false)
+	default:
+		m, _ := bench.DB().MessageByID(f.ID)
+		v.logf("vehicle: %s ignored: the reference vehicle does not implement it yet", m.Name)
 	}
 }
 
-func (v *Vehicle) setIgnition(i bench.Ignition) {
+// record keeps one frame of CAN data while the ignition is on, and arms the
+// periodic upload (Table 5-1: every minute).
+func (v *Vehicle) record(r canfile.Record) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if i == v.ignition {
+	if v.ignition != bench.IGOn {
 		return
 	}
-	v.logf("vehicle: %s -> %s", v.ignition, i)
+	v.dataFrames++
+	n := 1
+	if v.dataFrames%quirkEvery == 0 {
+		switch {
+		case v.quirks.Has("drop-frame"):
+			n = 0
+		case v.quirks.Has("dup-frame"):
+			n = 2
+		}
+	}
+	for range n {
+		v.buffered = append(v.buffered, r)
+	}
+	v.armPeriodic()
+}
+
+// quirkEvery: the drop-frame and dup-frame quirks lose or double every
+// quirkEvery-th data frame (counted from power-up).
+const quirkEvery = 1000
+
+func (v *Vehicle) setIgnition(i bench.Ignition, at time.Time) {
+	v.mu.Lock()
+	prev := v.ignition
+	if i == prev {
+		v.mu.Unlock()
+		return
+	}
+	v.logf("vehicle: %s -> %s", prev, i)
 	v.ignition = i
+	var hooks []func()
+	switch {
+	case i == bench.BOff:
+		// +B OFF: the unit loses power and with it everything volatile: the
+		// VIN, the CAN data not yet delivered, any upload under way, the
+		// 567/568 silences and (through the hooks) the revocation caches.
+		v.powerOff()
+		v.buffered, v.vin, v.vinAsm, v.counter, v.dataFrames = nil, "", bench.VINAssembler{}, 0, 0
+		v.igSilence, v.silentTil = false, time.Time{}
+		v.stopPeriodic()
+		v.periodicQueued = false
+		v.epoch++
+		hooks = append(hooks, v.powerLoss...)
+	case prev == bench.BOff:
+		v.power, v.powerOff = context.WithCancel(v.runCtx)
+	}
 	if i == bench.IGOn {
 		v.igSilence = false // 567 holds only until the next IG-ON
 	}
+	igOff := prev == bench.IGOn && i == bench.IGOff && len(v.buffered) > 0
+	v.mu.Unlock()
+	for _, h := range powerLossHooks {
+		h(v)
+	}
+	for _, h := range hooks {
+		h()
+	}
+	if igOff {
+		// Appendix 1 §2 trigger identifier f: the upload IG-OFF launched.
+		v.request(dataRequest{trigger: bench.UploadTrigger{Trigger: 'f'}, at: at}, true)
+	}
 }
 
-// triggerUpload snapshots the buffered CAN data into a file and queues it.
-func (v *Vehicle) triggerUpload(ctx context.Context, t bench.UploadTrigger, at time.Time) {
+// dataRequest asks the data uploader for one CAN data file: from a CAN
+// trigger, the periodic schedule or IG-OFF.
+type dataRequest struct {
+	trigger  bench.UploadTrigger
+	at       time.Time
+	periodic bool
+	epoch    uint64
+}
+
+// request queues r unless the ignition forbids it (a trigger needs IG-ON;
+// the IG-OFF upload passes with force).
+func (v *Vehicle) request(r dataRequest, force bool) {
 	v.mu.Lock()
-	if v.ignition != bench.IGOn {
+	ig := v.ignition
+	r.epoch = v.epoch
+	v.mu.Unlock()
+	if ig != bench.IGOn && !force {
+		v.logf("vehicle: upload trigger ignored: %s", ig)
+		return
+	}
+	select {
+	case v.requests <- r:
+	default:
+		v.logf("vehicle: upload request dropped: %d requests waiting", cap(v.requests))
+	}
+}
+
+// armPeriodic starts the one-minute schedule (spec time) when data waits and
+// none runs: no recorded frame waits longer than a minute for its upload to
+// start, unless an upload is still under way. v.mu is held.
+func (v *Vehicle) armPeriodic() {
+	if v.periodic != nil || len(v.buffered) == 0 {
+		return
+	}
+	v.periodic = time.AfterFunc(v.cfg.wall(time.Minute), v.firePeriodic)
+}
+
+func (v *Vehicle) stopPeriodic() {
+	if v.periodic != nil {
+		v.periodic.Stop()
+		v.periodic = nil
+	}
+}
+
+func (v *Vehicle) firePeriodic() {
+	v.mu.Lock()
+	v.periodic = nil
+	fire := len(v.buffered) > 0 && !v.periodicQueued && v.ignition != bench.BOff
+	if fire {
+		v.periodicQueued = true
+	}
+	v.mu.Unlock()
+	if fire {
+		// Appendix 1 §2 trigger identifier s: triggered by the scheduler.
+		v.request(dataRequest{trigger: bench.UploadTrigger{Trigger: 's'}, at: time.Now().UTC(), periodic: true}, true)
+	}
+}
+
+// dataUploader turns requests into CAN data files, one at a time, so the
+// frames reach the center in bus order. A file whose retries are spent
+// (7.2.2.6) is not lost: its frames go back in front of the buffer and leave
+// with the next upload.
+func (v *Vehicle) dataUploader(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-v.requests:
+			v.upload(r)
+		}
+	}
+}
+
+func (v *Vehicle) upload(r dataRequest) {
+	v.mu.Lock()
+	pctx, epoch := v.power, v.epoch
+	v.mu.Unlock()
+	if r.epoch != epoch || !v.sessionReady(pctx) {
+		return
+	}
+	v.mu.Lock()
+	if r.periodic {
+		v.periodicQueued = false
+	}
+	if v.epoch != epoch || (r.periodic && len(v.buffered) == 0) {
 		v.mu.Unlock()
-		v.logf("vehicle: upload trigger ignored: %s", v.ignition)
 		return
 	}
 	records := v.buffered
 	v.buffered = nil
+	v.stopPeriodic()
 	counter := v.counter
 	v.counter = (v.counter + 1) % 100
 	v.mu.Unlock()
 
-	name := v.fileName(at, counter, t)
-	job := uploadJob{name: name, data: canfile.Encode(records), realTime: t.RealTime}
-	select {
-	case v.jobs <- job:
-	case <-ctx.Done():
+	at := r.at
+	if r.periodic {
+		at = time.Now().UTC()
 	}
+	job := uploadJob{name: v.fileName(at, counter, r.trigger), data: canfile.Encode(records), realTime: r.trigger.RealTime}
+	if v.deliver(pctx, job) || pctx.Err() != nil || len(records) == 0 {
+		return
+	}
+	if v.quirks.Has("no-buffering") {
+		v.logf("vehicle: %s: %d frames discarded (quirk no-buffering)", job.name, len(records))
+		return
+	}
+	v.mu.Lock()
+	if v.epoch != epoch {
+		v.mu.Unlock()
+		return
+	}
+	v.buffered = append(records, v.buffered...)
+	v.armPeriodic()
+	v.mu.Unlock()
+	v.logf("vehicle: %s not delivered; its %d frames stay buffered for the next upload", job.name, len(records))
+	// The next upload comes no sooner than one retry interval after the
+	// last retry (7.2.2.6), however much data waits meanwhile.
+	hold := time.Minute
+	if rule, ok := spec.RetryRuleFor("upload-non-realtime"); ok {
+		hold = rule.Interval
+	}
+	v.sleep(pctx, hold)
+}
+
+// sessionReady waits until the 7.2.2.7 preconditions of a session hold, and
+// reports false when ctx ended first:
+//   - "Obtaining VIN": the VIN has been read from the bus since power-up;
+//   - "WAN side IP address shall be assigned": the unit has a source address
+//     with a route to the center (a connected UDP socket towards the
+//     center's address, which sends nothing; a name is resolved first);
+//   - "ADF upload has been completed": the reference vehicle has no ADF of
+//     its own; it counts the ADF upload as complete once the VIN is read.
+func (v *Vehicle) sessionReady(ctx context.Context) bool {
+	poll := min(max(v.cfg.wall(time.Second), 10*time.Millisecond), 250*time.Millisecond)
+	var lastWhy string
+	for {
+		why := v.sessionBlocked(ctx)
+		if why == "" {
+			return true
+		}
+		if why != lastWhy {
+			v.logf("vehicle: no session yet (7.2.2.7): %s", why)
+			lastWhy = why
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// sessionBlocked names the first 7.2.2.7 precondition that does not hold, or
+// returns "".
+func (v *Vehicle) sessionBlocked(ctx context.Context) string {
+	if v.VIN() == "" && !v.quirks.Has("ignore-vin") {
+		return "no VIN read from the bus"
+	}
+	addr := v.cfg.CenterAddr
+	if addr == "" {
+		addr = v.base.Host
+		if v.base.Port() == "" {
+			addr = net.JoinHostPort(v.base.Hostname(), "443")
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(dctx, "udp", addr)
+	if err != nil {
+		return "no WAN address towards " + addr + ": " + err.Error()
+	}
+	defer c.Close()
+	if ua, ok := c.LocalAddr().(*net.UDPAddr); !ok || ua.IP.IsUnspecified() {
+		return "no WAN address towards " + addr
+	}
+	return ""
 }
 
 // fileName builds the Appendix 1 §2 name of a CAN data file.

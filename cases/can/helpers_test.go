@@ -1,0 +1,85 @@
+package can_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/icoc-dev/icoc/harness"
+	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/spec"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"go.einride.tech/can"
+)
+
+// salt makes a spec's CAN data its own.
+func salt() uint16 { return uint16(rand.IntN(60000) + 1) }
+
+// sendBursts sends frames in bursts of size at full bus load, waiting gap
+// (spec time) between bursts, and returns what went out when.
+func sendBursts(ctx context.Context, frames []can.Frame, size int, gap time.Duration) []harness.SentFrame {
+	var sent []harness.SentFrame
+	for i := 0; i < len(frames); i += size {
+		s, err := run.SendPaced(ctx, 1.0, frames[i:min(i+size, len(frames))])
+		Expect(err).NotTo(HaveOccurred(), "putting CAN data on the bus")
+		sent = append(sent, s...)
+		if i+size < len(frames) {
+			run.Wait(ctx, gap)
+		}
+	}
+	return sent
+}
+
+// awaitDelivery polls what the center received since since until every sent
+// frame is there or within (spec time) has passed, and returns the verdict.
+func awaitDelivery(ctx context.Context, since time.Time, sent []harness.SentFrame, within time.Duration) harness.Delivery {
+	deadline := time.Now().Add(run.Clock.Wall(within))
+	var d harness.Delivery
+	for {
+		got, err := run.ReceivedCANData(since)
+		Expect(err).NotTo(HaveOccurred(), "decoding the CAN data files the center received")
+		d = harness.JudgeDelivery(sent, got, run.Clock)
+		if d.Received >= len(sent) || time.Now().After(deadline) || ctx.Err() != nil {
+			return d
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// reportLatency adds the bus-to-center latency to the spec's report.
+func reportLatency(d harness.Delivery) {
+	AddReportEntry("bus-to-center latency (spec time)", map[string]string{
+		"frames": itoa(len(d.Latency)),
+		"p50":    d.Percentile(50).Round(time.Millisecond).String(),
+		"p99":    d.Percentile(99).Round(time.Millisecond).String(),
+		"max":    d.Percentile(100).Round(time.Millisecond).String(),
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// dataFiles keeps attempts that upload a CAN data file.
+func dataFiles(a harness.Attempt) bool {
+	dir, _ := path.Split(a.Path)
+	return dir == "/files/"
+}
+
+// withRequestID keeps attempts whose file name carries request ID id.
+func withRequestID(id uint32) func(harness.Attempt) bool {
+	want := vehicle.RequestIDText(id)
+	return func(a harness.Attempt) bool {
+		if !dataFiles(a) {
+			return false
+		}
+		fn, err := spec.ParseFileName(path.Base(a.Path))
+		return err == nil && fn.RequestID == want
+	}
+}
+
+// after keeps attempts received at or after t (an HTTP/2 connection may be older).
+func after(t time.Time, keep func(harness.Attempt) bool) func(harness.Attempt) bool {
+	return func(a harness.Attempt) bool { return !a.ReceivedAt.Before(t) && (keep == nil || keep(a)) }
+}

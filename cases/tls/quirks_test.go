@@ -1,0 +1,49 @@
+package tls_test
+
+import (
+	"testing"
+
+	"github.com/icoc-dev/icoc/harness"
+)
+
+// quirkCases pairs every quirk this suite's specs must catch with those
+// specs; each spec has at least one.
+func quirkCases() []harness.QuirkCase {
+	byQuirk := map[string][]string{}
+	var order []string
+	add := func(q string, names ...string) {
+		if _, ok := byQuirk[q]; !ok {
+			order = append(order, q)
+		}
+		byQuirk[q] = append(byQuirk[q], names...)
+	}
+	for _, c := range serverAuthCases {
+		add(c.scenario.quirk, c.name)
+	}
+	for _, c := range ruleCases {
+		add(c.quirk, c.name)
+	}
+	for _, c := range clientAuthCases {
+		add(harness.CenterQuirkPrefix+c.scenario.quirk, c.name)
+	}
+	for _, c := range centerRuleCases {
+		add(c.quirk, c.name)
+	}
+	var out []harness.QuirkCase
+	for _, q := range order {
+		out = append(out, harness.QuirkCase{Quirk: q, Specs: byQuirk[q]})
+	}
+	return out
+}
+
+// TestQuirks proves that every spec of this suite can fail: each quirk of
+// the reference simulators breaks one clause or row, and the specs of that
+// clause or row must catch it.
+func TestQuirks(t *testing.T) {
+	harness.RunQuirkSelfTest(t, "tls", quirkCases())
+}
+
+// TestSpecNames dry-runs the suite: every name cites its clause, once.
+func TestSpecNames(t *testing.T) {
+	harness.CheckSpecNames(t)
+}

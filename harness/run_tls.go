@@ -1,0 +1,291 @@
+package harness
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/icoc-dev/icoc/fixtures/pki"
+	"github.com/icoc-dev/icoc/harness/dns"
+	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/simulator/vehicle"
+)
+
+// CenterQuirkPrefix marks a quirk of the reference center in ICOC_QUIRKS
+// ("center.accept-expired-client-cert"); every other quirk is the
+// reference vehicle's. See also RunQuirkSelfTest.
+const CenterQuirkPrefix = "center."
+
+// splitQuirks returns the vehicle's and the center's quirks (the latter
+// without the prefix).
+func splitQuirks(all []string) (veh, cen []string) {
+	for _, q := range all {
+		if c, ok := strings.CutPrefix(q, CenterQuirkPrefix); ok {
+			cen = append(cen, c)
+		} else {
+			veh = append(veh, q)
+		}
+	}
+	return veh, cen
+}
+
+// TLSRun is the TLS side of a run (7.1.1): the harness's CRL distribution
+// point and OCSP responder, the log of every connection, ClientHello and
+// handshake the harness's center saw, and, when the DUT is a center, the
+// DUT (a separate reference center in the sim).
+type TLSRun struct {
+	// Revocation is the harness's CDP and OCSP responder (crl.icoc.test,
+	// ocsp.icoc.test). Nil when the harness does not play the center.
+	Revocation *center.RevocationServer
+	// Log records what the harness's center saw at the TLS layer.
+	Log *TLSLog
+	// DNS is the DNS server the DUT resolves the CDP/OCSP hosts with; it
+	// answers crl.icoc.test and ocsp.icoc.test with the loopback address
+	// of Revocation (whose port the DUT is told).
+	DNS *dns.Server
+	// CenterDUT is the reference center the harness starts as the DUT when
+	// the profile's DUT is a simulated center; nil otherwise.
+	CenterDUT *center.Server
+	// CenterDUTLog records what the simulated center DUT saw (for
+	// diagnostics only; specs judge from the harness's side of the wire).
+	CenterDUTLog *TLSLog
+}
+
+// Revocation host names of the test PKI's CDP and OCSP URLs.
+const (
+	CRLHost  = "crl.icoc.test"
+	OCSPHost = "ocsp.icoc.test"
+)
+
+// ResetDNS makes the CDP/OCSP hosts resolve to the harness's responder
+// again, answered at once.
+func (t *TLSRun) ResetDNS() {
+	if t.DNS == nil {
+		return
+	}
+	for _, h := range []string{CRLHost, OCSPHost} {
+		t.DNS.Set(h, net.ParseIP("127.0.0.1"))
+	}
+}
+
+// RevocationPort is the TCP port of the harness's responder.
+func (t *TLSRun) RevocationPort() int {
+	if t.Revocation == nil {
+		return 0
+	}
+	_, port, _ := net.SplitHostPort(t.Revocation.Addr())
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// TLSLog is a center hook that records connections, ClientHellos and
+// handshakes with their times (wall). Safe for concurrent use.
+type TLSLog struct {
+	center.HookBase
+	mu         sync.Mutex
+	conns      []center.ConnInfo
+	hellos     []center.ClientHello
+	handshakes []center.HandshakeInfo
+}
+
+// ID returns "tls-log".
+func (l *TLSLog) ID() string { return "tls-log" }
+
+// Provides returns true for connections and handshakes.
+func (l *TLSLog) Provides(e center.Event) bool {
+	return e == center.OnConnect || e == center.OnHandshake
+}
+
+// OnConnect records the connection.
+func (l *TLSLog) OnConnect(c center.ConnInfo) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.conns = append(l.conns, c)
+}
+
+// OnHandshake records the handshake.
+func (l *TLSLog) OnHandshake(h center.HandshakeInfo) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.handshakes = append(l.handshakes, h)
+}
+
+// OnClientHello records a ClientHello (registered with
+// center.Server.OnClientHello).
+func (l *TLSLog) OnClientHello(h center.ClientHello) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hellos = append(l.hellos, h)
+}
+
+// Connections returns the connections accepted at or after since.
+func (l *TLSLog) Connections(since time.Time) []center.ConnInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []center.ConnInfo
+	for _, c := range l.conns {
+		if !c.AcceptedAt.Before(since) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Handshakes returns the handshakes (good and bad) on connections accepted
+// at or after since, in the order they ended.
+func (l *TLSLog) Handshakes(since time.Time) []center.HandshakeInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []center.HandshakeInfo
+	for _, h := range l.handshakes {
+		if !h.Conn.AcceptedAt.Before(since) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ClientHellos returns the ClientHellos received at or after since.
+func (l *TLSLog) ClientHellos(since time.Time) []center.ClientHello {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []center.ClientHello
+	for _, h := range l.hellos {
+		if !h.At.Before(since) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// startTLS starts the TLS side of the run once the harness's center runs:
+// the log hook and, when the harness plays the center, its CDP/OCSP
+// responder from the test PKI.
+func (r *Run) startTLS() error {
+	t := &TLSRun{Log: &TLSLog{}}
+	r.TLS = t
+	if r.Center != nil {
+		r.Center.AddHook(t.Log)
+		r.Center.OnClientHello(t.Log.OnClientHello)
+		r.Center.SetClientResponseTimeout(0)
+	}
+	rs, err := NewRevocationServer(r.logf)
+	if err != nil {
+		return err
+	}
+	if err := rs.Start(); err != nil {
+		return err
+	}
+	t.Revocation = rs
+	d, err := dns.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	t.DNS = d
+	t.ResetDNS()
+	if r.Profile.HasRole("center") && r.Profile.DUT.Simulated {
+		return r.startCenterDUT()
+	}
+	return nil
+}
+
+// startCenterDUT starts a separate reference center as the DUT, with the
+// center's quirks, its client revocation checked at the harness's OCSP
+// responder through the harness's DNS, and the profile's clock.
+func (r *Run) startCenterDUT() error {
+	p := r.Profile
+	_, cq := splitQuirks(r.Quirks)
+	cc := center.NewDefaultConfig()
+	cc.Addr = "127.0.0.1:0"
+	cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
+	cc.ALPN = []string{"http/1.1"}
+	cc.Quirks = cq
+	cc.TLS.TimeScale = p.Clock.Scale
+	cc.TLS.PartialChainCAFile = pki.Path(pki.Intermediate.CertFile())
+	cc.TLS.ClientRevocation = center.ClientRevocation{Enabled: true, Resolver: r.TLS.DNS.Addr(), Port: r.TLS.RevocationPort()}
+	cc.Logf = func(format string, args ...any) { r.logf("center DUT: "+format, args...) }
+	c, err := center.New(cc)
+	if err != nil {
+		return fmt.Errorf("reference center (DUT): %w", err)
+	}
+	r.TLS.CenterDUTLog = &TLSLog{}
+	c.AddHook(r.TLS.CenterDUTLog)
+	if err := c.Start(); err != nil {
+		return fmt.Errorf("reference center (DUT): %w", err)
+	}
+	r.TLS.CenterDUT = c
+	return nil
+}
+
+// CenterDUTAddr is where the center DUT listens: the simulated one's
+// address, or the profile's center.address for a real one.
+func (r *Run) CenterDUTAddr() string {
+	if r.TLS != nil && r.TLS.CenterDUT != nil {
+		return r.TLS.CenterDUT.Addr()
+	}
+	return r.Profile.Center.Address
+}
+
+// NewRevocationServer builds a CDP and OCSP responder for the test PKI:
+// the root's and the intermediate's CRLs at the paths of their CDP URLs,
+// OCSP answers by the delegated responder (and the rogue one for faults).
+func NewRevocationServer(logf func(string, ...any)) (*center.RevocationServer, error) {
+	p := func(f string) string { return pki.Path(f) }
+	return center.NewRevocationServer(center.RevocationConfig{
+		Addr: "127.0.0.1:0",
+		CAs: []center.RevocationCA{
+			{CertFile: p(pki.Intermediate.CertFile()), KeyFile: p(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: p(pki.IntermediateCRL)},
+			{CertFile: p(pki.Root.CertFile()), KeyFile: p(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: p(pki.RootCRL)},
+		},
+		ResponderCertFile: p(pki.OCSPResponder.CertFile()), ResponderKeyFile: p(pki.OCSPResponder.KeyFile()),
+		RogueResponderCertFile: p(pki.RogueOCSPResponder.CertFile()), RogueResponderKeyFile: p(pki.RogueOCSPResponder.KeyFile()),
+		Logf: logf,
+	})
+}
+
+// configureVehicleTLS points a simulated vehicle DUT at the harness's CDP
+// and OCSP responder and gives it only the vehicle's quirks.
+func (r *Run) configureVehicleTLS(vc *vehicle.Config) {
+	vc.Quirks, _ = splitQuirks(r.Quirks)
+	if r.TLS != nil && r.TLS.Revocation != nil {
+		vc.Revocation.Resolver = r.TLS.DNS.Addr()
+		vc.Revocation.Port = r.TLS.RevocationPort()
+	}
+}
+
+// stopTLS stops what startTLS started.
+func (r *Run) stopTLS() {
+	if r.TLS != nil && r.TLS.Revocation != nil {
+		_ = r.TLS.Revocation.Close()
+	}
+	if r.TLS != nil && r.TLS.DNS != nil {
+		_ = r.TLS.DNS.Close()
+	}
+	if r.TLS != nil && r.TLS.CenterDUT != nil {
+		_ = r.TLS.CenterDUT.Close()
+	}
+}
+
+// ResetTLS brings the harness's TLS side back to its state at start: the
+// center's certificate from the profile, no staple, no handshake fault,
+// the CDP/OCSP responder's CRLs and faults.
+func (r *Run) ResetTLS() error {
+	p := r.Profile
+	if r.Center != nil {
+		if err := r.Center.SetCertificates([2]string{p.Center.CertFile, p.Center.KeyFile}); err != nil {
+			return err
+		}
+		r.Center.SetStaple(nil)
+		r.Center.SetHandshakeFault(center.HandshakeNormal)
+	}
+	if r.TLS != nil && r.TLS.Revocation != nil {
+		if err := r.TLS.Revocation.Reset(); err != nil {
+			return fmt.Errorf("revocation server reset: %w", err)
+		}
+		r.TLS.ResetDNS()
+	}
+	return nil
+}
