@@ -201,7 +201,7 @@ func (r *Run) startCenterDUT() error {
 	cc := center.NewDefaultConfig()
 	cc.Addr = "127.0.0.1:0"
 	cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
-	cc.ALPN = []string{"http/1.1"}
+	cc.ALPN = []string{"h2", "http/1.1"}
 	cc.Quirks = cq
 	cc.TLS.TimeScale = p.Clock.Scale
 	cc.TLS.PartialChainCAFile = pki.Path(pki.Intermediate.CertFile())

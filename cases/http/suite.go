@@ -51,6 +51,7 @@ func Register(run **harness.Run, v Version) bool {
 	s.upload()
 	s.fileName()
 	s.gzip()
+	s.centerDUT()
 	return true
 }
 
@@ -66,6 +67,7 @@ func QuirkCases(v Version) []harness.QuirkCase {
 	cases = append(cases, sessionQuirks(v)...)
 	cases = append(cases, alpnQuirks(v)...)
 	cases = append(cases, gzipQuirks(v)...)
+	cases = append(cases, centerQuirks(v)...)
 	cases = append(cases,
 		harness.QuirkCase{Quirk: "corrupt-upload", Specs: []string{uploadIntactName(v)}},
 		harness.QuirkCase{Quirk: "upper-extension", Specs: []string{fileNameName(v)}},

@@ -37,6 +37,9 @@ type Server struct {
 	hooks []Hook
 
 	alpn atomic.Pointer[[]string]
+	// apiQuirks are the quirks of the API layer (api.go); the TLS layer
+	// keeps its own.
+	apiQuirks Quirks
 
 	ln      net.Listener
 	http    *http.Server
@@ -57,6 +60,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("center config: %w", err)
 	}
 	s := &Server{cfg: cfg, tls: tc, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
+	s.apiQuirks, _ = ParseQuirks(cfg.Quirks)
 	s.SetALPN(cfg.ALPN...)
 	s.offerALPN()
 	s.routes()
@@ -230,10 +234,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.Body = raw
 	if a.Status == 0 && strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		body, derr := gunzip(raw, s.cfg.MaxBodyBytes)
-		if derr != nil {
-			a = resultAnswer(http.StatusBadRequest, "Content-Encoding gzip: "+derr.Error())
+		switch {
+		case derr == nil:
+			x.Body = body
+		case !s.apiQuirks.Has("ignore-bad-gzip"):
+			a = resultAnswer(http.StatusBadRequest, "Content-Encoding gzip: "+derr.Error()+" (Appendix 1 §1)")
 		}
-		x.Body = body
 	}
 	if a.Status == 0 {
 		for _, h := range s.hooksFor(OnRequest) {
@@ -264,6 +270,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 	}
 	if a.Status != 0 && r.ProtoMajor == 2 {
 		s.stickySession(r, &a)
+	}
+	if a.By == "api" && s.apiQuirks.Has("no-result-body") {
+		a.Body, a.Header = nil, nil
 	}
 	var abort bool
 	switch {
