@@ -54,7 +54,10 @@ const EnvSkipSelfTest = "ICOC_SKIP_SELFTEST"
 func inChild() bool { return *flagQuirks != "" || os.Getenv("ICOC_SELFTEST_CHILD") != "" }
 
 // RunQuirkSelfTest runs, for each case, the suite's own test binary again
-// with the quirk switched on and only the case's specs focused, and checks
+// with the quirk switched on (ICOC_QUIRKS; a quirk of the reference center,
+// which the sim suite starts as the center DUT, carries the prefix
+// CenterQuirkPrefix, "center.", every other one is the reference
+// vehicle's) and only the case's specs focused, and checks
 // that every one of them failed. It writes the outcome into
 // reports/quirks.json (merged with other suites' lines) and fails the test
 // for each quirk that went uncaught.

@@ -115,6 +115,12 @@ func (r *Run) VisitCenterDUT(ctx context.Context, id ClientIdentity, o VisitOpti
 	v.HandshakeErr = c.HandshakeContext(ctx)
 	if stall != nil {
 		v.Closed = stall.closedAt()
+		if v.Closed.IsZero() && v.HandshakeErr != nil {
+			// The center closed before the client's second flight was
+			// due (the client was still busy): the close came no later
+			// than now.
+			v.Closed = time.Now()
+		}
 		return v
 	}
 	v.State = c.ConnectionState()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/icoc-dev/icoc/fixtures/pki"
@@ -54,6 +55,18 @@ func ocspRetries(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v 
 }
 
 var good = harness.Identity(pki.Vehicle, false)
+
+// clientAuthScenariosG judges row G at the center: refused after 1 + retries
+// DNS queries for the OCSP host, each retry when the previous one timed out.
+func clientAuthScenariosG(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
+	expectRefused(req, v)
+	qs := run.TLS.DNS.Queries(harness.OCSPHost, t0)
+	ss := make([]span, len(qs))
+	for i, q := range qs {
+		ss[i] = span{q.At, q.At.Add(run.Clock.Wall(row.Timeout()))}
+	}
+	expectAttempts(req, "DNS queries for "+harness.OCSPHost, ss, row.RetryCount, row.RetryInterval())
+}
 
 var clientAuthScenarios = map[string][]clientAuthScenario{
 	"A": {{
@@ -108,14 +121,31 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 		text: "OCSP responder host gets no DNS answer: the query waits 1 s, one retry, then refused", quirk: "client-ocsp-no-retry=G",
 		identity: good,
 		stage:    func() { run.TLS.DNS.SetMode(harness.OCSPHost, dns.NoAnswer, 0) },
+		judge:    clientAuthScenariosG,
+	}},
+	"G-more": {{
+		variant: "slow", text: "OCSP responder host answered after more than 1 s: the query times out after 1 s, one retry, then refused", quirk: "client-ocsp-no-retry=G",
+		identity: good,
+		stage:    func() { run.TLS.DNS.SetMode(harness.OCSPHost, dns.Slow, run.Clock.Wall(3*time.Second)) },
+		judge:    clientAuthScenariosG,
+	}, {
+		variant: "several", text: "OCSP responder host with several DNS answers, the first unreachable: the center tries them in turn and serves the client", quirk: "first-dns-answer-only",
+		identity: good,
+		stage: func() {
+			startDead()
+			run.TLS.DNS.Set(harness.OCSPHost, net.ParseIP("127.0.0.2"), net.ParseIP("127.0.0.1"))
+		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
-			expectRefused(req, v)
-			qs := run.TLS.DNS.Queries(harness.OCSPHost, t0)
-			ss := make([]span, len(qs))
-			for i, q := range qs {
-				ss[i] = span{q.At, q.At.Add(run.Clock.Wall(row.Timeout()))}
+			tried := 0
+			for _, at := range dead.accepted() {
+				if !at.Before(t0) {
+					tried++
+				}
 			}
-			expectAttempts(req, "DNS queries for "+harness.OCSPHost, ss, row.RetryCount, row.RetryInterval())
+			if tried == 0 || len(ocspFetches(t0)) == 0 || !v.Answered {
+				Fail(verdict(req, "a connection to the first answer (127.0.0.2), then an OCSP request at the second (127.0.0.1), then the client is served",
+					fmt.Sprintf("%d connection(s) to 127.0.0.2, %d OCSP request(s); %s", tried, len(ocspFetches(t0)), v.Describe())))
+			}
 		},
 	}},
 	"H": {{
@@ -178,6 +208,7 @@ var clientAuthCases = func() []clientAuthCase {
 		if !ok {
 			panic("Table 7-5 row " + row.Row + " has no scenario in cases/tls")
 		}
+		scs = append(scs, clientAuthScenarios[row.Row+"-more"]...)
 		for _, sc := range scs {
 			out = append(out, clientAuthCase{
 				name:     harness.SpecName("7.1.1.7 "+row.ID(), fmt.Sprintf("%s: %s", row.Title, sc.text)),
@@ -207,6 +238,9 @@ func freshCenter() {
 	if err := run.ResetTLS(); err != nil {
 		Fail(err.Error())
 	}
+	// max-age=0: the center may not serve a client from an OCSP response
+	// cached in an earlier spec (RFC 7234); each spec sees its own fetches.
+	run.TLS.Revocation.SetMaxAge(-1)
 }
 
 // visitGood checks the center serves the good vehicle, so a refusal in the

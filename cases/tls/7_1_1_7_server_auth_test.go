@@ -11,6 +11,7 @@ import (
 	"github.com/icoc-dev/icoc/fixtures/pki"
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/harness/dns"
+	"github.com/icoc-dev/icoc/harness/netfault"
 	"github.com/icoc-dev/icoc/simulator/center"
 	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
@@ -84,6 +85,22 @@ func startDead() {
 			_ = c.Close()
 		}
 	}()
+}
+
+// mutedIP is the loopback address of the fault proxy in front of the
+// harness's CDP (same port), for the network variant of row H.
+const mutedIP = "127.0.0.3"
+
+var muted *netfault.Proxy
+
+// mutedProxy returns the toxiproxy between mutedIP and the harness's CDP.
+func mutedProxy() *netfault.Proxy {
+	if muted == nil {
+		p, err := netfault.NewProxy(net.JoinHostPort(mutedIP, strconv.Itoa(run.TLS.RevocationPort())), run.TLS.Revocation.Addr())
+		Expect(err).NotTo(HaveOccurred(), "fault proxy on a second loopback address")
+		muted = p
+	}
+	return muted
 }
 
 // serverAuthScenarios stages every row of Table 7-4; a row missing here
@@ -215,6 +232,28 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 			}
 		},
 	}},
+	"H-net": {{
+		variant: "network",
+		text:    "the network delays the CDP's answer beyond 5 s (toxiproxy latency): the vehicle waits 5 s, retries once at once, then no communication",
+		quirk:   "tls-no-retry=H",
+		stage: func(context.Context) {
+			p := mutedProxy()
+			Expect(p.Add(netfault.Latency("mute", netfault.Downstream, run.Clock.Wall(time.Minute), 0))).To(Succeed())
+			DeferCleanup(func() { p.Clear() })
+			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(mutedIP))
+		},
+		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
+			expectNoAppData(req, t0)
+			fs := fetches(t0, crlPath)
+			ss := make([]span, len(fs))
+			for i, f := range fs {
+				// The answer never reaches the DUT: an attempt ends when the
+				// DUT's 5 s run out.
+				ss[i] = span{f.At, f.At.Add(run.Clock.Wall(row.Timeout()))}
+			}
+			expectAttempts(req, "fetches of "+crlPath+" (through the muted link)", ss, row.RetryCount, row.RetryInterval())
+		},
+	}},
 	"I": {{
 		text:  "CDP answers 500: one retry 1 s later (X = 1, I-006), then no communication",
 		quirk: "tls-no-retry=I",
@@ -279,6 +318,7 @@ var serverAuthCases = func() []serverAuthCase {
 		if !ok {
 			panic("Table 7-4 row " + row.Row + " has no scenario in cases/tls")
 		}
+		scs = append(scs, serverAuthScenarios[row.Row+"-net"]...)
 		for _, sc := range scs {
 			out = append(out, serverAuthCase{
 				name:     harness.SpecName("7.1.1.7 "+row.ID(), fmt.Sprintf("%s: %s", row.Title, sc.text)),

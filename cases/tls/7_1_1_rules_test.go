@@ -150,6 +150,17 @@ var ruleCases = func() []ruleCase {
 			},
 		},
 		{
+			clause: "6.2.3", quirk: "accept-untrusted-server", rule: "When communicating with TSC and TSP, shall only trust certificates be chaining up to root certificates issued by Toyota Motor Corporation",
+			name: "the vehicle refuses a server chain that ends at another root, without retry",
+			body: func(ctx context.Context, req harness.Requirement) {
+				Expect(run.Center.SetCertificates(chain(pki.CenterUntrusted))).To(Succeed())
+				t0 := upload(ctx)
+				run.Wait(ctx, window)
+				expectNoAppData(req, t0)
+				expectAttempts(req, "TLS handshakes", handshakeSpans(handshakes(t0)), 0, 0)
+			},
+		},
+		{
 			clause: "7.1.1.4", quirk: "no-session-resumption", rule: "TLS session resumption shall be performed using the stateless resumption PSK+(EC)DHE 1-RTT method",
 			name: "the vehicle resumes its TLS session on the next connection, with an (EC)DHE key share",
 			body: func(ctx context.Context, req harness.Requirement) {

@@ -29,6 +29,12 @@ func quirkCases() []harness.QuirkCase {
 	for _, c := range centerRuleCases {
 		add(c.quirk, c.name)
 	}
+	// The rows that retry 1 s later must also catch a wrong interval.
+	for _, c := range serverAuthCases {
+		if c.row.RetryCount > 0 && c.row.RetryInterval() > 0 {
+			add("tls-retry-interval-factor=3", c.name)
+		}
+	}
 	var out []harness.QuirkCase
 	for _, q := range order {
 		out = append(out, harness.QuirkCase{Quirk: q, Specs: byQuirk[q]})

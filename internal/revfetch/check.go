@@ -34,6 +34,7 @@ const (
 	Malformed
 )
 
+// String names the verdict for messages.
 func (v Verdict) String() string {
 	return [...]string{"good", "revoked", "bad signature", "expired", "untrusted responder", "malformed"}[v]
 }

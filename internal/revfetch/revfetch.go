@@ -55,6 +55,7 @@ const (
 	KindStatus
 )
 
+// String names the kind for messages.
 func (k Kind) String() string {
 	return [...]string{"ok", "no URL", "DNS", "no response", "error status"}[k]
 }
@@ -66,6 +67,7 @@ type Error struct {
 	Err    error
 }
 
+// Error states the kind (or HTTP status) and the cause.
 func (e *Error) Error() string {
 	if e.Kind == KindStatus {
 		return fmt.Sprintf("revocation fetch: HTTP %d", e.Status)
@@ -73,6 +75,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("revocation fetch: %s: %v", e.Kind, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the Kind of err (KindNone for nil or foreign errors).

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "accept-untrusted-ocsp", Clause: "7.1.1.7 Table 7-5 K", Breaks: "accepts an OCSP response signed by an unauthorised responder"})
 	registerQuirk(QuirkInfo{Name: "accept-expired-ocsp", Clause: "7.1.1.7 Table 7-5 L", Breaks: "accepts an expired OCSP response"})
 	registerQuirk(QuirkInfo{Name: "ignore-ocsp-signature", Clause: "7.1.1.7 Table 7-5 J", Breaks: "accepts an OCSP response whose signature does not verify"})
+	registerQuirk(QuirkInfo{Name: "first-dns-answer-only", Clause: "7.1.1.7 Table 7-5 G", Breaks: "connects only to the first of several DNS answers for the OCSP responder"})
 	registerQuirk(QuirkInfo{Name: "accept-client-without-ocsp-url", Clause: "7.1.1.7 Table 7-5 F", Breaks: "accepts a client certificate without OCSP URL"})
 }
 
@@ -56,7 +58,8 @@ func newClientChecker(cr ClientRevocation, p TLSPolicy, q Quirks, logf func(stri
 		scale = 1
 	}
 	return &clientChecker{q: q, scale: scale, logf: logf,
-		fetch: &revfetch.Fetcher{Resolver: cr.Resolver, DialAddr: cr.Addr, Port: cr.Port, Scale: scale, Logf: logf}}
+		fetch: &revfetch.Fetcher{Resolver: cr.Resolver, DialAddr: cr.Addr, Port: cr.Port, Scale: scale, Logf: logf,
+			FirstAddressOnly: q.Has("first-dns-answer-only")}}
 }
 
 func (c *clientChecker) log(format string, args ...any) {
@@ -112,7 +115,7 @@ func (c *clientChecker) checkOne(cert, issuer *x509.Certificate) error {
 	key := cacheKey(cert)
 	now := time.Now()
 	if e, ok := c.cache.Get(key); ok && e.Fresh(now) {
-		return c.judge(e.Body, cert, issuer, false)
+		return c.judge(e.Body, cert, issuer, nil)
 	}
 	ctx := context.Background()
 	for attempt := 0; ; attempt++ {
@@ -129,7 +132,7 @@ func (c *clientChecker) checkOne(cert, issuer *x509.Certificate) error {
 			row = "F"
 		}
 		if err == nil {
-			if jerr := c.judge(res.Body, cert, issuer, true); jerr != nil {
+			if jerr := c.judge(res.Body, cert, issuer, res.Header); jerr != nil {
 				return jerr
 			}
 			return nil
@@ -143,9 +146,11 @@ func (c *clientChecker) checkOne(cert, issuer *x509.Certificate) error {
 	}
 }
 
-// judge checks one OCSP response (rows J, K, L, M) and caches a good or
-// revoked one when store is set.
-func (c *clientChecker) judge(der []byte, cert, issuer *x509.Certificate, store bool) error {
+// judge checks one OCSP response (rows J, K, L, M) and, when it came with
+// the HTTP header hdr (nil: from the cache), caches a good or revoked one
+// as long as the header allows (RFC 7234) and nextUpdate.
+func (c *clientChecker) judge(der []byte, cert, issuer *x509.Certificate, hdr http.Header) error {
+	store := hdr != nil
 	now := time.Now()
 	opts := revfetch.CheckOptions{SkipSignature: c.q.Has("ignore-ocsp-signature"), SkipExpiry: c.q.Has("accept-expired-ocsp")}
 	verdict, resp, err := revfetch.CheckOCSP(der, cert, issuer, now, opts)
@@ -162,7 +167,7 @@ func (c *clientChecker) judge(der []byte, cert, issuer *x509.Certificate, store 
 		if opts.SkipExpiry && !next.After(now) {
 			next = now.Add(time.Hour)
 		}
-		c.cache.Put(cacheKey(cert), revfetch.Entry{Body: der, ThisUpdate: resp.ThisUpdate, NextUpdate: next, FreshUntil: next, Stored: now})
+		c.cache.Put(cacheKey(cert), revfetch.Entry{Body: der, ThisUpdate: resp.ThisUpdate, NextUpdate: next, FreshUntil: revfetch.FreshUntil(hdr, now, next), Stored: now})
 	}
 	switch verdict {
 	case revfetch.Good:

@@ -110,6 +110,7 @@ type RevocationFault struct {
 	WrongResponder bool
 }
 
+// String describes the step for logs and the fetch log.
 func (f RevocationFault) String() string {
 	var parts []string
 	if f.Kind != "" {
@@ -220,7 +221,7 @@ func (s *RevocationServer) Reset() error {
 
 // SetMaxAge caps the Cache-Control max-age of every answer at d (wall
 // time), so a client must revalidate long before nextUpdate; 0 removes the
-// cap.
+// cap; a negative d sends max-age=0 (revalidate every time).
 func (s *RevocationServer) SetMaxAge(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -556,6 +557,9 @@ func writeCacheable(w http.ResponseWriter, r *http.Request, ctype string, body [
 	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
 	h := w.Header()
 	maxAge := int(time.Until(nextUpdate) / time.Second)
+	if maxAgeCap < 0 {
+		maxAge = 0
+	}
 	if maxAgeCap > 0 && maxAge > int(maxAgeCap/time.Second) {
 		maxAge = int(maxAgeCap / time.Second)
 	}

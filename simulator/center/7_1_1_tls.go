@@ -18,7 +18,6 @@ import (
 func init() {
 	registerQuirk(QuirkInfo{Name: "accept-expired-client-cert", Clause: "7.1.1.7 Table 7-5 E", Breaks: "accepts a client certificate outside its validity period"})
 	registerQuirk(QuirkInfo{Name: "ignore-client-key-usage", Clause: "7.1.1.7 Table 7-5 D", Breaks: "accepts a client certificate without digitalSignature key usage"})
-	registerQuirk(QuirkInfo{Name: "session-lifetime-factor", Clause: "7.1.1.4", Breaks: "resumes sessions for this factor times 12 hours", Arg: "float"})
 	registerQuirk(QuirkInfo{Name: "no-resumption", Clause: "7.1.1.4", Breaks: "never resumes a session (always a full handshake)"})
 	registerQuirk(QuirkInfo{Name: "client-timeout-factor", Clause: "7.1.1.7 Table 7-5 B", Breaks: "waits the 1 s client response timeout times this factor", Arg: "float"})
 	registerQuirk(QuirkInfo{Name: "accept-no-client-cert", Clause: "7.1.1.3, Table 7-5 A", Breaks: "accepts a client that sends no certificate"})
@@ -84,7 +83,7 @@ type tlsState struct {
 	staple []byte
 	quirks Quirks
 	policy TLSPolicy
-	// lifetime is SessionLifetime in wall time, as the quirks bend it.
+	// lifetime is SessionLifetime in wall time.
 	lifetime time.Duration
 	// clientWait is the wall-time bound of each wait for the client.
 	clientWait time.Duration
@@ -157,7 +156,7 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	if lifetime <= 0 {
 		lifetime = spec.TLSSessionTimeout
 	}
-	st.lifetime = c.TLS.wall(time.Duration(float64(lifetime) * q.Float("session-lifetime-factor", 1)))
+	st.lifetime = c.TLS.wall(lifetime)
 	st.noResume = q.Has("no-resumption")
 	st.clientWait = c.TLS.wall(time.Duration(float64(c.TLS.ClientResponseTimeout) * q.Float("client-timeout-factor", 1)))
 	if q.Has("accept-partial-chain") {
@@ -376,6 +375,7 @@ const (
 	HandshakeGarbage
 )
 
+// String describes the fault.
 func (f HandshakeFault) String() string {
 	return [...]string{"none", "close after ClientHello", "silent after ClientHello", "garbage after ClientHello"}[f]
 }
