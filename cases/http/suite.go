@@ -51,6 +51,8 @@ func Register(run **harness.Run, v Version) bool {
 	s.upload()
 	s.fileName()
 	s.gzip()
+	s.callsAndDownloads()
+	s.push()
 	s.centerDUT()
 	return true
 }
@@ -67,6 +69,8 @@ func QuirkCases(v Version) []harness.QuirkCase {
 	cases = append(cases, sessionQuirks(v)...)
 	cases = append(cases, alpnQuirks(v)...)
 	cases = append(cases, gzipQuirks(v)...)
+	cases = append(cases, callQuirks(v)...)
+	cases = append(cases, pushQuirks(v)...)
 	cases = append(cases, centerQuirks(v)...)
 	cases = append(cases,
 		harness.QuirkCase{Quirk: "corrupt-upload", Specs: []string{uploadIntactName(v)}},

@@ -64,6 +64,8 @@ type answerSlot struct {
 // routes maps each API path of 7.2.2.9 to its handler.
 func (s *Server) routes() {
 	s.handle("POST /files/{filename}", s.upload)
+	s.handle("POST /api/{number}", s.apiCall)
+	s.handle("GET /download/{filename}", s.download)
 }
 
 func (s *Server) handle(pattern string, f apiFunc) {

@@ -92,6 +92,10 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		_ = tc.Close()
 		return
 	}
+	if hs.ALPN == PushALPN {
+		l.srv.attachPush(tc, hs)
+		return
+	}
 	l.srv.conns.Store(tc, &handshakedConn{Conn: tc, info: info, hs: hs})
 	select {
 	case l.ready <- tc:

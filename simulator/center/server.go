@@ -28,10 +28,13 @@ import (
 // Server is one running reference center. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg   Config
-	tls   *tls.Config
-	mux   *http.ServeMux
-	store *Store
+	cfg    Config
+	tls    *tls.Config
+	mux    *http.ServeMux
+	store  *Store
+	calls  callLog
+	offers offers
+	push   pushHub
 
 	mu    sync.RWMutex
 	hooks []Hook
@@ -105,7 +108,7 @@ func (s *Server) offerALPN() {
 		} else {
 			c = c.Clone()
 		}
-		c.NextProtos = s.ALPN()
+		c.NextProtos = append(s.ALPN(), PushALPN)
 		return c, nil
 	}
 }

@@ -34,39 +34,57 @@ func (v *Vehicle) deliver(ctx context.Context, job uploadJob) bool {
 	if job.realTime {
 		ruleID = "upload-realtime"
 	}
-	rule, ok := spec.RetryRuleFor(ruleID)
+	return v.exchange(ctx, exchange{name: job.name, ruleID: ruleID, send: func(ctx context.Context) (int, error) { return v.post(ctx, job) }})
+}
+
+// exchange is one request the vehicle sends and retries by a 7.2.2.6 rule.
+type exchange struct {
+	name   string
+	ruleID string
+	send   func(ctx context.Context) (int, error)
+}
+
+// exchange runs the retry engine for x: see deliver.
+func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
+	rule, ok := spec.RetryRuleFor(x.ruleID)
 	if !ok {
-		v.logf("vehicle: no retry rule %q in spec; not retrying", ruleID)
+		v.logf("vehicle: no retry rule %q in spec; not retrying", x.ruleID)
 	}
 	retries := v.quirks.Int("retries", rule.Retries)
+	if !rule.Applicable {
+		retries = v.quirks.Int("download-retries", 0)
+	}
 	interval := time.Duration(float64(rule.Interval) * v.quirks.Float("interval-factor", 1))
+	if interval == 0 {
+		interval = 3 * time.Second // only a quirk retries where the seed says N/A
+	}
 
 	timeouts := 0
 	for attempt := 0; ; attempt++ {
 		if !v.waitUntilAllowed(ctx) {
 			return false
 		}
-		status, err := v.post(ctx, job)
+		status, err := x.send(ctx)
 		if ctx.Err() != nil {
 			return false
 		}
 		if err == nil && status >= 200 && status <= 299 && !v.quirks.HasValue("retry", strconv.Itoa(status)) {
-			v.logf("vehicle: %s delivered (%d) after %d retries", job.name, status, attempt)
+			v.logf("vehicle: %s delivered (%d) after %d retries", x.name, status, attempt)
 			return true
 		}
 		if err == nil {
 			if !v.retryable(status) {
-				v.logf("vehicle: %s answered %d: not retried (7.2.2.4), discarded", job.name, status)
+				v.logf("vehicle: %s answered %d: not retried (7.2.2.4), discarded", x.name, status)
 				return true
 			}
 		} else {
-			v.logf("vehicle: %s: %v", job.name, err)
+			v.logf("vehicle: %s: %v", x.name, err)
 			if isTimeout(err) && !v.quirks.Has("no-backoff") {
 				timeouts++
 			}
 		}
 		if attempt >= retries {
-			v.logf("vehicle: %s: %d retries spent (7.2.2.6)", job.name, retries)
+			v.logf("vehicle: %s: %d retries spent (7.2.2.6)", x.name, retries)
 			return false
 		}
 		// 7.2.2.5: after timeouts the retransmission interval is extended

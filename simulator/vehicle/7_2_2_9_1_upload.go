@@ -29,18 +29,6 @@ type uploadJob struct {
 	realTime bool
 }
 
-// uploader delivers queued files one at a time until ctx ends.
-func (v *Vehicle) uploader(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case job := <-v.jobs:
-			v.deliver(ctx, job)
-		}
-	}
-}
-
 // post sends one attempt of 7.2.2.9.1 (POST /files/{filename}) and returns
 // the status code, or an error when no answer came.
 func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {

@@ -51,10 +51,11 @@ type Vehicle struct {
 	epoch          uint64 // power cycles so far
 	powerLoss      []func()
 
-	http  *session
-	jobs  chan uploadJob
-	wg    sync.WaitGroup
-	ready chan struct{}
+	http   *session
+	pushes pushLog
+	jobs   chan exchange // API calls and downloads (7_2_2_9_3, 7_2_2_9_4)
+	wg     sync.WaitGroup
+	ready  chan struct{}
 }
 
 // Ready is closed once the vehicle listens on the bus: frames sent before
@@ -79,7 +80,7 @@ func New(cfg Config) (*Vehicle, error) {
 		base:     base,
 		tls:      tc,
 		ignition: bench.IGOff,
-		jobs:     make(chan uploadJob, 64),
+		jobs:     make(chan exchange, 64),
 		requests: make(chan dataRequest, 64),
 		ready:    make(chan struct{}),
 	}
@@ -109,7 +110,12 @@ func (v *Vehicle) Run(ctx context.Context) error {
 	v.wg.Add(2)
 	go func() {
 		defer v.wg.Done()
-		v.uploader(ctx)
+		v.caller(ctx)
+	}()
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		v.pushKeeper(ctx)
 	}()
 	go func() {
 		defer v.wg.Done()
@@ -204,6 +210,7 @@ func (v *Vehicle) onFrame(r canfile.Record) {
 			return
 		}
 		v.request(dataRequest{trigger: t, at: r.Time}, false)
+	case v.onCallFrame(f):
 	default:
 		m, _ := bench.DB().MessageByID(f.ID)
 		v.logf("vehicle: %s ignored: the reference vehicle does not implement it yet", m.Name)
