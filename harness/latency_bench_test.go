@@ -32,6 +32,7 @@ func BenchmarkBusToCenterLatency(b *testing.B) {
 		b.Run(map[float64]string{0.1: "load=10%", 1: "load=100%"}[load], func(b *testing.B) {
 			var all Delivery
 			var lost int
+			var bad Delivery
 			for i := 0; i < b.N; i++ {
 				n := int(bus.MaxFrameRate(r.Profile.CAN.bitrate(), 8) * load * 2)
 				since := time.Now()
@@ -53,6 +54,9 @@ func BenchmarkBusToCenterLatency(b *testing.B) {
 				}
 				all.Latency = append(all.Latency, d.Latency...)
 				lost += len(d.Missing)
+				if !d.OK() {
+					bad = d
+				}
 			}
 			b.ReportMetric(all.Percentile(50).Seconds(), "p50-spec-s")
 			b.ReportMetric(all.Percentile(99).Seconds(), "p99-spec-s")
@@ -60,7 +64,7 @@ func BenchmarkBusToCenterLatency(b *testing.B) {
 			b.ReportMetric(float64(r.Clock.Wall(all.Percentile(99)).Milliseconds()), "p99-wall-ms")
 			b.ReportMetric(float64(lost), "lost")
 			if lost > 0 {
-				b.Errorf("%d frames never reached the center at %.0f%% bus load", lost, load*100)
+				b.Errorf("%d frames never reached the center at %.0f%% bus load; last bad iteration: %s", lost, load*100, bad)
 			}
 		})
 	}
