@@ -16,10 +16,11 @@ import (
 // and stores the Run in *run once it has started: BeforeSuite starts the run
 // (and reports the run's metadata), switches the DUT's ignition on, and
 // AfterSuite stops it; around every spec the fault plan is cleared and the
-// spec time covered is reported. Call it once per suite, at package level.
-func SetUpSuite(run **Run) bool {
+// spec time covered is reported. opts go to Start (e.g. PreferHost). Call
+// it once per suite, at package level.
+func SetUpSuite(run **Run, opts ...Option) bool {
 	ginkgo.BeforeSuite(func(ctx ginkgo.SpecContext) {
-		r, err := Start()
+		r, err := Start(opts...)
 		if err != nil {
 			ginkgo.AbortSuite("harness: " + err.Error())
 		}

@@ -57,6 +57,9 @@ type DUT struct {
 	// Simulated means the harness starts the reference simulator for each
 	// role itself.
 	Simulated bool `yaml:"simulated"`
+	// Host is where a simulated vehicle runs: inprocess, process or netns
+	// (see Host); empty: the suite's choice.
+	Host Host `yaml:"host"`
 	// VIN is the vehicle identifier the DUT uses (17 characters).
 	VIN string `yaml:"vin"`
 	// Capabilities lists the protocols and optional features the DUT has;
@@ -193,6 +196,12 @@ func (p *Profile) validate() error {
 		if r != "vehicle" && r != "center" {
 			return bad("dut.roles", "%q is not a role: want vehicle or center", r)
 		}
+	}
+	if _, err := ParseHost(string(p.DUT.Host)); err != nil {
+		return bad("dut.host", "%v", err)
+	}
+	if p.DUT.Host != "" && !p.DUT.Simulated {
+		return bad("dut.host", "%s: only a simulated DUT has a host the harness starts it on", p.DUT.Host)
 	}
 	if len(p.DUT.VIN) != 17 {
 		return bad("dut.vin", "%q has %d characters; a VIN has 17", p.DUT.VIN, len(p.DUT.VIN))

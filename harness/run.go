@@ -8,18 +8,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/icoc-dev/icoc/harness/netfault"
 	"github.com/icoc-dev/icoc/harness/report"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/bus"
 	"github.com/icoc-dev/icoc/simulator/center"
-	"github.com/icoc-dev/icoc/simulator/vehicle"
 	"go.einride.tech/can"
 )
 
@@ -43,8 +41,17 @@ type Run struct {
 	Faults   *center.FaultPlan
 	// Bus is the harness's connection to the DUT's CAN bus.
 	Bus *bus.Conn
-	// Transport says how the DUT is reached: "loopback" for now.
+	// Transport says how the DUT is reached: "netns" when the reference
+	// vehicle runs in its own network namespace behind a veth pair, else
+	// "loopback".
 	Transport string
+	// Host is where the reference vehicle runs (host.go); "" for a real DUT.
+	Host Host
+	// HostNote says why the host differs from the one asked for, or "".
+	HostNote string
+	// Link is the fault proxy (toxiproxy) the reference vehicle reaches the
+	// harness's center through; nil for a real DUT.
+	Link *netfault.Proxy
 	// Quirks are the reference vehicle's quirks (self-test only).
 	Quirks []string
 	// TLS is the TLS side of the run (run_tls.go).
@@ -56,14 +63,20 @@ type Run struct {
 	vinFrames   []can.Frame // the VIN broadcast; nil while it is off
 
 	emulator *bus.Emulator
+	host     hostState
 	cancel   context.CancelFunc
 	vehErr   chan error
 }
 
 // Start loads the profile named by the flags, starts the harness's center,
 // opens the bus, and starts the reference vehicle when the profile's DUT is
-// simulated. Every error says what is wrong and where.
-func Start() (*Run, error) {
+// simulated, on the host the options, the profile or ICOC_DUT_HOST choose
+// (host.go). Every error says what is wrong and where.
+func Start(opts ...Option) (*Run, error) {
+	var o startOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	p, err := LoadProfile(*flagProfile)
 	if err != nil {
 		return nil, err
@@ -74,13 +87,16 @@ func Start() (*Run, error) {
 			quirks = append(quirks, q)
 		}
 	}
+	if o.quirksSet {
+		quirks = o.quirks
+	}
 	if len(quirks) > 0 && !p.DUT.Simulated {
 		return nil, fmt.Errorf("quirks %v: only the reference vehicle has quirks; profile %s is a real device", quirks, p.Source)
 	}
 	r := &Run{Profile: p, Clock: p.Clock, Recorder: NewRecorder(), Faults: center.NewFaultPlan(), Transport: "loopback", Quirks: quirks}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	if err := r.start(ctx); err != nil {
+	if err := r.start(ctx, o); err != nil {
 		r.Stop()
 		return nil, err
 	}
@@ -93,7 +109,7 @@ func (r *Run) logf(format string, args ...any) {
 	}
 }
 
-func (r *Run) start(ctx context.Context) error {
+func (r *Run) start(ctx context.Context, o startOptions) error {
 	p := r.Profile
 	if p.HasRole("vehicle") {
 		cc := center.NewDefaultConfig()
@@ -114,14 +130,9 @@ func (r *Run) start(ctx context.Context) error {
 	if err := r.startTLS(); err != nil {
 		return err
 	}
-	busCfg := bus.Config{Interface: p.CAN.Interface}
-	if busCfg.Interface == "" {
-		e, err := bus.NewEmulator()
-		if err != nil {
-			return err
-		}
-		r.emulator = e
-		busCfg = e.Config()
+	busCfg, err := r.prepareHost(o)
+	if err != nil {
+		return err
 	}
 	conn, err := bus.Open(ctx, busCfg)
 	if err != nil {
@@ -129,28 +140,8 @@ func (r *Run) start(ctx context.Context) error {
 	}
 	r.Bus = conn
 	if p.DUT.Simulated && p.HasRole("vehicle") {
-		vc := vehicle.NewDefaultConfig()
-		vc.CenterURL = (&url.URL{Scheme: "https", Host: net.JoinHostPort(p.Center.Host, "443")}).String()
-		vc.CenterAddr = r.Center.Addr()
-		vc.CertFile, vc.KeyFile, vc.RootCAFile = p.DUT.CertFile, p.DUT.KeyFile, p.DUT.RootCAFile
-		vc.Bus = busCfg
-		vc.TimeScale = p.Clock.Scale
-		vc.Quirks = r.Quirks
-		vc.Logf = r.logf
-		r.configureVehicleTLS(&vc)
-		v, err := vehicle.New(vc)
-		if err != nil {
+		if err := r.startVehicle(ctx, busCfg); err != nil {
 			return err
-		}
-		r.vehErr = make(chan error, 1)
-		go func() { r.vehErr <- v.Run(ctx) }()
-		select {
-		case <-v.Ready():
-		case err := <-r.vehErr:
-			r.vehErr = nil
-			return fmt.Errorf("reference vehicle: %w", err)
-		case <-time.After(10 * time.Second):
-			return errors.New("reference vehicle: not listening on the bus after 10 s")
 		}
 	}
 	if err := r.SetVINBroadcast(true); err != nil {
@@ -211,6 +202,7 @@ func (r *Run) Stop() {
 		<-r.vehErr
 		r.vehErr = nil
 	}
+	r.stopHost()
 	if r.Bus != nil {
 		_ = r.Bus.Close()
 	}

@@ -14,7 +14,7 @@ import (
 // run is the conformance run every spec of this suite shares.
 var run *harness.Run
 
-var _ = harness.SetUpSuite(&run)
+var _ = harness.SetUpSuite(&run, harness.PreferHost(harness.HostNetns))
 
 func TestConformance(t *testing.T) {
 	harness.RunSuite(t, "icoc CAN conformance")

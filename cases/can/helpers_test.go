@@ -83,3 +83,12 @@ func withRequestID(id uint32) func(harness.Attempt) bool {
 func after(t time.Time, keep func(harness.Attempt) bool) func(harness.Attempt) bool {
 	return func(a harness.Attempt) bool { return !a.ReceivedAt.Before(t) && (keep == nil || keep(a)) }
 }
+
+// connTimeline renders connection times in spec seconds from t0.
+func connTimeline(ts []time.Time, t0 time.Time) string {
+	s := "connections (spec s after the link died):"
+	for i, t := range ts {
+		s += "\n  #" + itoa(i+1) + " at " + run.Clock.Spec(t.Sub(t0)).Round(time.Millisecond).String()
+	}
+	return s
+}

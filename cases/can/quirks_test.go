@@ -14,6 +14,9 @@ func TestQuirks(t *testing.T) {
 		{Quirk: "drop-frame", Specs: []string{oracleName}},
 		{Quirk: "dup-frame", Specs: []string{oracleName}},
 		{Quirk: "no-buffering", Specs: []string{centerAwayName}},
+		// Caught only by the dead-link phase: 503s still buffer.
+		{Quirk: "no-buffering-on-link-loss", Specs: []string{centerAwayName}},
+		{Quirk: "link-retry-at-once", Specs: []string{centerAwayName}},
 		{Quirk: "ignore-vin", Specs: []string{vinName}},
 	})
 }

@@ -29,6 +29,9 @@ func main() {
 	flag.StringVar(&cfg.RootCAFile, "root-ca", "", "OEM root CA, PEM (default: <pki>/root.crt.pem)")
 	flag.StringVar(&cfg.Bus.Interface, "can", "", "SocketCAN interface (can0, vcan0)")
 	flag.StringVar(&cfg.Bus.UDP, "can-udp", "", "UDP multicast address of an emulated bus (instead of -can)")
+	flag.StringVar(&cfg.Bus.Hub, "can-hub", "", "UDP address of a CAN hub, an emulated bus that crosses hosts and network namespaces (instead of -can)")
+	flag.StringVar(&cfg.Resolver, "dns", "", "DNS server (host:port) for the center's and the CDP/OCSP host names (default: the system's)")
+	flag.IntVar(&cfg.Revocation.Port, "revocation-port", 0, "TCP port of the CDP/OCSP hosts instead of the URLs' port 80")
 	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
 	flag.Parse()
@@ -41,6 +44,7 @@ func main() {
 	if cfg.RootCAFile == "" {
 		cfg.RootCAFile = filepath.Join(*pkiDir, "root.crt.pem")
 	}
+	cfg.Revocation.Resolver = cfg.Resolver
 	if *quirks != "" {
 		cfg.Quirks = strings.Split(*quirks, ",")
 	}

@@ -1,6 +1,7 @@
 // Package bus opens a CAN bus through go.einride.tech/can: SocketCAN when
 // given an interface name (can0, vcan0), the library's UDP multicast
-// emulator otherwise. The rest of the code sees only the two small
+// emulator on this host, or a unicast UDP hub (udp.go) that reaches peers in
+// other network namespaces or on other hosts. The rest of the code sees only the two small
 // interfaces below, so the reference vehicle and the harness run unchanged
 // on a bench and in CI.
 package bus
@@ -29,49 +30,79 @@ type FrameTransmitter interface {
 	TransmitFrame(ctx context.Context, f can.Frame) error
 }
 
-// Config says which bus to open: exactly one of Interface and UDP is set.
+// Config says which bus to open: exactly one of Interface, UDP and Hub is
+// set.
 type Config struct {
 	// Interface is a SocketCAN interface name such as can0 or vcan0.
 	Interface string `yaml:"interface,omitempty" json:"interface,omitempty"`
 	// UDP is the multicast group address (host:port) of an emulated bus.
 	UDP string `yaml:"udp,omitempty" json:"udp,omitempty"`
+	// Hub is the unicast address (host:port) of a Hub, the emulated bus
+	// that crosses network namespaces (udp.go).
+	Hub string `yaml:"hub,omitempty" json:"hub,omitempty"`
 }
 
 // String names the bus for logs and reports.
 func (c Config) String() string {
-	if c.Interface != "" {
+	switch {
+	case c.Interface != "":
 		return "socketcan:" + c.Interface
+	case c.Hub != "":
+		return "udp-hub:" + c.Hub
 	}
 	return "udp-emulator:" + c.UDP
 }
 
-// Validate reports a config that names no bus or two.
+// Validate reports a config that names no bus or more than one.
 func (c Config) Validate() error {
+	n := 0
+	for _, s := range []string{c.Interface, c.UDP, c.Hub} {
+		if s != "" {
+			n++
+		}
+	}
 	switch {
-	case c.Interface == "" && c.UDP == "":
-		return errors.New("bus: neither interface nor udp is set")
-	case c.Interface != "" && c.UDP != "":
-		return errors.New("bus: both interface and udp are set; choose one")
+	case n == 0:
+		return errors.New("bus: none of interface, udp and hub is set")
+	case n > 1:
+		return fmt.Errorf("bus: more than one of interface %q, udp %q and hub %q is set; choose one", c.Interface, c.UDP, c.Hub)
 	case c.UDP != "":
 		if _, _, err := net.SplitHostPort(c.UDP); err != nil {
 			return fmt.Errorf("bus: udp %q: %v", c.UDP, err)
+		}
+	case c.Hub != "":
+		if _, _, err := net.SplitHostPort(c.Hub); err != nil {
+			return fmt.Errorf("bus: hub %q: %v", c.Hub, err)
 		}
 	}
 	return nil
 }
 
-// Conn is one open connection to a bus. Close ends Receive.
-type Conn struct {
-	conn net.Conn
-	rx   *socketcan.Receiver
-	tx   *socketcan.Transmitter
-	cfg  Config
+// link is one transport under a Conn.
+type link interface {
+	FrameReceiver
+	FrameTransmitter
+	Close() error
 }
 
-// Open connects to the bus cfg names.
+// Conn is one open connection to a bus. Close ends Receive.
+type Conn struct {
+	l   link
+	cfg Config
+}
+
+// Open connects to the bus cfg names. On a hub it returns once the hub has
+// acknowledged the connection, so no frame sent afterwards is missed.
 func Open(ctx context.Context, cfg Config) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Hub != "" {
+		h, err := dialHub(ctx, cfg.Hub)
+		if err != nil {
+			return nil, fmt.Errorf("open CAN bus %s: %w", cfg, err)
+		}
+		return &Conn{l: h, cfg: cfg}, nil
 	}
 	network, addr := "udp", cfg.UDP
 	if cfg.Interface != "" {
@@ -81,25 +112,18 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open CAN bus %s: %w", cfg, err)
 	}
-	return &Conn{conn: c, rx: socketcan.NewReceiver(c), tx: socketcan.NewTransmitter(c), cfg: cfg}, nil
+	return &Conn{l: &scLink{conn: c, rx: socketcan.NewReceiver(c), tx: socketcan.NewTransmitter(c)}, cfg: cfg}, nil
 }
 
 // Receive implements FrameReceiver; it skips error frames.
-func (c *Conn) Receive() bool {
-	for c.rx.Receive() {
-		if !c.rx.HasErrorFrame() {
-			return true
-		}
-	}
-	return false
-}
+func (c *Conn) Receive() bool { return c.l.Receive() }
 
 // Frame implements FrameReceiver.
-func (c *Conn) Frame() can.Frame { return c.rx.Frame() }
+func (c *Conn) Frame() can.Frame { return c.l.Frame() }
 
 // Err implements FrameReceiver: nil when the bus was closed on purpose.
 func (c *Conn) Err() error {
-	err := c.rx.Err()
+	err := c.l.Err()
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
@@ -111,14 +135,37 @@ func (c *Conn) TransmitFrame(ctx context.Context, f can.Frame) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("CAN frame %v: %w", f, err)
 	}
-	return c.tx.TransmitFrame(ctx, f)
+	return c.l.TransmitFrame(ctx, f)
 }
 
 // Config returns the bus this connection was opened on.
 func (c *Conn) Config() Config { return c.cfg }
 
 // Close closes the connection; a blocked Receive returns false.
-func (c *Conn) Close() error { return c.conn.Close() }
+func (c *Conn) Close() error { return c.l.Close() }
+
+// scLink is a SocketCAN interface or the library's multicast emulator.
+type scLink struct {
+	conn net.Conn
+	rx   *socketcan.Receiver
+	tx   *socketcan.Transmitter
+}
+
+func (s *scLink) Receive() bool {
+	for s.rx.Receive() {
+		if !s.rx.HasErrorFrame() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scLink) Frame() can.Frame { return s.rx.Frame() }
+func (s *scLink) Err() error       { return s.rx.Err() }
+func (s *scLink) TransmitFrame(ctx context.Context, f can.Frame) error {
+	return s.tx.TransmitFrame(ctx, f)
+}
+func (s *scLink) Close() error { return s.conn.Close() }
 
 // Emulator is an emulated bus for runs without SocketCAN: a UDP multicast
 // group on this host. Its Config is what the peers open.

@@ -43,7 +43,7 @@ func TestEmulatorCarriesFramesInOrder(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, c := range []Config{{}, {Interface: "can0", UDP: "239.1.1.1:1"}, {UDP: "nohost"}} {
+	for _, c := range []Config{{}, {Interface: "can0", UDP: "239.1.1.1:1"}, {UDP: "nohost"}, {Hub: "nohost"}, {UDP: "239.1.1.1:1", Hub: "127.0.0.1:1"}} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
 		}

@@ -64,7 +64,7 @@ func (v *Vehicle) dialTLS(ctx context.Context, network, addr string, tc *tls.Con
 }
 
 func (v *Vehicle) handshakeOnce(ctx context.Context, network, addr string, tc *tls.Config) (net.Conn, error) {
-	d := net.Dialer{Timeout: v.cfg.wall(5 * time.Second)}
+	d := v.cfg.dialer(v.cfg.wall(5 * time.Second))
 	raw, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, rowErr("A", err)

@@ -26,6 +26,8 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "reason-phrase", Clause: "7.2.2.4", Breaks: "judges an HTTP/1.1 answer by its reason phrase: an unusual one counts as a failure"})
 	registerQuirk(QuirkInfo{Name: "ignore-567", Clause: "7.2.2.4 Table 7-8 567", Breaks: "keeps communicating after 567 (no silence until the next IG-ON)"})
 	registerQuirk(QuirkInfo{Name: "silence-s", Clause: "7.2.2.4 Table 7-8 568", Breaks: "stays silent this many spec seconds after 568 instead of 10 minutes", Arg: "int"})
+	registerQuirk(QuirkInfo{Name: "no-buffering-on-link-loss", Clause: "7.2.2.6, 5 Table 5-1", Breaks: "discards the CAN data of an upload that got no answer at all (dead link) instead of keeping it for the next upload"})
+	registerQuirk(QuirkInfo{Name: "link-retry-at-once", Clause: "7.2.2.6", Breaks: "retries an upload that got no answer at all (dead link) 1 s later instead of after the rule's interval"})
 	registerQuirk(QuirkInfo{Name: "no-backoff", Clause: "7.2.2.5", Breaks: "does not extend the retransmission interval after a timeout"})
 }
 
@@ -79,6 +81,10 @@ func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
 			}
 		} else {
 			v.logf("vehicle: %s: %v", x.name, err)
+			if v.quirks.Has("no-buffering-on-link-loss") {
+				v.logf("vehicle: %s: no answer; dropped (quirk no-buffering-on-link-loss)", x.name)
+				return true
+			}
 			if isTimeout(err) && !v.quirks.Has("no-backoff") {
 				timeouts++
 			}
@@ -86,6 +92,12 @@ func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
 		if attempt >= retries {
 			v.logf("vehicle: %s: %d retries spent (7.2.2.6)", x.name, retries)
 			return false
+		}
+		if err != nil && v.quirks.Has("link-retry-at-once") {
+			if !v.sleep(ctx, time.Second) {
+				return false
+			}
+			continue
 		}
 		// 7.2.2.5: after timeouts the retransmission interval is extended
 		// to spread the load on the center (I-016).

@@ -38,7 +38,7 @@ type session struct {
 }
 
 func newSession(v *Vehicle) *session {
-	dialer := &net.Dialer{Timeout: v.cfg.wall(5 * time.Second)}
+	dialer := v.cfg.dialer(v.cfg.wall(5 * time.Second))
 	tc := v.tls.Clone()
 	tc.NextProtos = []string{"http/1.1"}
 	if v.cfg.HTTP2 && !v.quirks.Has("no-h2") {

@@ -8,6 +8,7 @@
 package vehicle
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,10 @@ type Config struct {
 	// CenterAddr, when set, is dialled instead of the URL's host (the URL's
 	// host stays the TLS server name).
 	CenterAddr string `yaml:"center_addr"`
+	// Resolver, when set, is the DNS server (host:port, UDP) that resolves
+	// the center's host name (and CenterAddr's, when it is a name); empty:
+	// the system's resolver.
+	Resolver string `yaml:"resolver"`
 	// CertFile and KeyFile are the client certificate chain and key (6.2.2).
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
@@ -83,6 +88,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("center_addr %q: %v", c.CenterAddr, err))
 		}
 	}
+	if c.Resolver != "" {
+		if _, _, err := net.SplitHostPort(c.Resolver); err != nil {
+			errs = append(errs, fmt.Errorf("resolver %q: %v (want the DNS server's host:port)", c.Resolver, err))
+		}
+	}
 	for _, f := range []struct{ name, path string }{
 		{"cert_file", c.CertFile}, {"key_file", c.KeyFile}, {"root_ca_file", c.RootCAFile},
 	} {
@@ -107,4 +117,17 @@ func (c Config) Validate() error {
 // wall converts a spec duration into wall time by the time scale.
 func (c Config) wall(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * c.TimeScale)
+}
+
+// dialer returns a dialer with the given timeout that resolves names
+// through Resolver when it is set.
+func (c Config) dialer(timeout time.Duration) *net.Dialer {
+	d := &net.Dialer{Timeout: timeout}
+	if c.Resolver != "" {
+		server := c.Resolver
+		d.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, server)
+		}}
+	}
+	return d
 }

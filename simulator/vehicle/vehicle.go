@@ -457,7 +457,7 @@ func (v *Vehicle) sessionBlocked(ctx context.Context) string {
 	}
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(dctx, "udp", addr)
+	c, err := v.cfg.dialer(0).DialContext(dctx, "udp", addr)
 	if err != nil {
 		return "no WAN address towards " + addr + ": " + err.Error()
 	}

@@ -1,0 +1,430 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/icoc-dev/icoc/harness/dns"
+	"github.com/icoc-dev/icoc/harness/netfault"
+	"github.com/icoc-dev/icoc/simulator/bus"
+	"github.com/icoc-dev/icoc/simulator/vehicle"
+)
+
+// Host is where the harness runs the reference vehicle of a sim run.
+type Host string
+
+// The hosts of a reference vehicle. Whatever the host, the vehicle is
+// driven only by CAN and reaches the harness's center only over the
+// network, through the run's fault proxy (Run.Link).
+const (
+	// HostInProcess runs the vehicle inside the test process (fast; the HTTP
+	// and TLS suites use it).
+	HostInProcess Host = "inprocess"
+	// HostProcess runs cmd/vehicle as its own process, over loopback.
+	HostProcess Host = "process"
+	// HostNetns runs cmd/vehicle as its own process in its own network
+	// namespace, joined to the harness by a veth pair; where namespaces are
+	// unavailable (not root, no ip command) it falls back to HostProcess and
+	// the run's Transport says "loopback".
+	HostNetns Host = "netns"
+)
+
+// EnvDUTHost, when set, overrides the profile's and the suite's choice of
+// host (inprocess, process or netns).
+const EnvDUTHost = "ICOC_DUT_HOST"
+
+// ParseHost checks a host name; "" is allowed and means "the suite's
+// choice".
+func ParseHost(s string) (Host, error) {
+	switch h := Host(s); h {
+	case "", HostInProcess, HostProcess, HostNetns:
+		return h, nil
+	}
+	return "", fmt.Errorf("%q: want inprocess, process or netns", s)
+}
+
+// Option changes how Start starts a run.
+type Option func(*startOptions)
+
+type startOptions struct {
+	host      Host
+	quirks    []string
+	quirksSet bool
+}
+
+// PreferHost makes h the host of the reference vehicle unless the profile
+// (dut.host) or ICOC_DUT_HOST says otherwise. Without it the vehicle runs
+// in process.
+func PreferHost(h Host) Option { return func(o *startOptions) { o.host = h } }
+
+// WithQuirks switches the given quirks on instead of those of the flags
+// (ICOC_QUIRKS); for tests that start runs of their own.
+func WithQuirks(q ...string) Option {
+	return func(o *startOptions) { o.quirks, o.quirksSet = q, true }
+}
+
+// chooseHost picks the host: ICOC_DUT_HOST, else the profile's dut.host,
+// else the suite's preference, else in process.
+func chooseHost(p *Profile, o startOptions) (Host, error) {
+	if env := os.Getenv(EnvDUTHost); env != "" {
+		h, err := ParseHost(env)
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", EnvDUTHost, err)
+		}
+		return h, nil
+	}
+	for _, h := range []Host{p.DUT.Host, o.host} {
+		if h != "" {
+			return h, nil
+		}
+	}
+	return HostInProcess, nil
+}
+
+// hostState is what the host of a simulated vehicle needs beyond the run:
+// the namespace, the hub, the DNS server and forwarders on the veth, the
+// vehicle process.
+type hostState struct {
+	netns   *netnsLink
+	hub     *bus.Hub
+	dns     *dns.Server
+	revFwd  *netfault.Proxy
+	proc    *vehicleProc
+	emuBus  bool
+	centerU string // the center URL the vehicle is given
+}
+
+// prepareHost decides the host and sets up what the bus and the vehicle
+// need before either opens: for a real DUT, the profile's interface or the
+// emulator; for netns, the namespace, the hub on the veth, a DNS server
+// and the fault proxy on the harness's end. It returns the bus to open.
+func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
+	p := r.Profile
+	r.Transport = "loopback"
+	if p.CAN.Interface != "" {
+		return bus.Config{Interface: p.CAN.Interface}, nil
+	}
+	sim := p.DUT.Simulated && p.HasRole("vehicle")
+	if sim {
+		h, err := chooseHost(p, o)
+		if err != nil {
+			return bus.Config{}, err
+		}
+		r.Host = h
+	}
+	if r.Host == HostNetns {
+		l, err := newNetnsLink()
+		switch {
+		case err == nil:
+			return r.prepareNetns(l)
+		case errors.Is(err, errNoNetns):
+			r.HostNote = "network namespaces unavailable (" + err.Error() + "): the vehicle runs as a process over loopback"
+			r.logf("harness: %s", r.HostNote)
+			r.Host = HostProcess
+		default:
+			return bus.Config{}, err
+		}
+	}
+	e, err := bus.NewEmulator()
+	if err != nil {
+		return bus.Config{}, err
+	}
+	r.emulator = e
+	if sim {
+		if r.Link, err = netfault.NewProxy("127.0.0.1:0", r.Center.Addr()); err != nil {
+			return bus.Config{}, err
+		}
+	}
+	return e.Config(), nil
+}
+
+// prepareNetns sets up the harness's end of the veth: the CAN hub, a DNS
+// server answering the center's and the CDP/OCSP names with the harness's
+// address, the fault proxy on port 443 in front of the center, and a
+// forwarder to the CDP/OCSP responder.
+func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
+	hs := &r.host
+	hs.netns = l
+	r.Transport = "netns"
+	h := l.HostIP.String()
+	var err error
+	if hs.hub, err = bus.NewHub(net.JoinHostPort(h, "0")); err != nil {
+		return bus.Config{}, err
+	}
+	if hs.dns, err = dns.Start(net.JoinHostPort(h, "53")); err != nil {
+		return bus.Config{}, err
+	}
+	for _, name := range append([]string{r.Profile.Center.Host, CRLHost, OCSPHost}, r.Profile.Center.Hosts...) {
+		hs.dns.Set(name, l.HostIP)
+	}
+	if r.Link, err = netfault.NewProxy(net.JoinHostPort(h, "443"), r.Center.Addr()); err != nil {
+		return bus.Config{}, err
+	}
+	if r.TLS != nil && r.TLS.Revocation != nil {
+		port := strconv.Itoa(r.TLS.RevocationPort())
+		if hs.revFwd, err = netfault.NewProxy(net.JoinHostPort(h, port), r.TLS.Revocation.Addr()); err != nil {
+			return bus.Config{}, err
+		}
+	}
+	return hs.hub.Config(), nil
+}
+
+// startVehicle starts the reference vehicle on its host and returns once
+// it listens on the bus.
+func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
+	p := r.Profile
+	if r.Host == HostInProcess {
+		vc := vehicle.NewDefaultConfig()
+		vc.CenterURL = (&url.URL{Scheme: "https", Host: net.JoinHostPort(p.Center.Host, "443")}).String()
+		vc.CenterAddr = r.Link.Addr()
+		vc.CertFile, vc.KeyFile, vc.RootCAFile = p.DUT.CertFile, p.DUT.KeyFile, p.DUT.RootCAFile
+		vc.Bus = busCfg
+		vc.TimeScale = p.Clock.Scale
+		vc.Quirks = r.Quirks
+		vc.Logf = r.logf
+		r.configureVehicleTLS(&vc)
+		v, err := vehicle.New(vc)
+		if err != nil {
+			return err
+		}
+		r.vehErr = make(chan error, 1)
+		go func() { r.vehErr <- v.Run(ctx) }()
+		select {
+		case <-v.Ready():
+			return nil
+		case err := <-r.vehErr:
+			r.vehErr = nil
+			return fmt.Errorf("reference vehicle: %w", err)
+		case <-time.After(10 * time.Second):
+			return errors.New("reference vehicle: not listening on the bus after 10 s")
+		}
+	}
+	bin, err := VehicleBinary()
+	if err != nil {
+		return err
+	}
+	vq, _ := splitQuirks(r.Quirks)
+	args := []string{bin,
+		"-center", (&url.URL{Scheme: "https", Host: net.JoinHostPort(p.Center.Host, "443")}).String(),
+		"-cert", p.DUT.CertFile, "-key", p.DUT.KeyFile, "-root-ca", p.DUT.RootCAFile,
+		"-time-scale", strconv.FormatFloat(p.Clock.Scale, 'g', -1, 64),
+		"-quirks", strings.Join(vq, ","),
+	}
+	if r.TLS != nil && r.TLS.Revocation != nil {
+		args = append(args, "-revocation-port", strconv.Itoa(r.TLS.RevocationPort()))
+	}
+	if hs := &r.host; hs.netns != nil {
+		// By name: center.icoc.test resolves through the harness's DNS
+		// server on the veth to the fault proxy on port 443.
+		args = append(args, "-can-hub", busCfg.Hub, "-dns", hs.dns.Addr())
+		args = hs.netns.Exec(args...)
+	} else {
+		// Over loopback the proxy's port is not 443: a fixed address.
+		args = append(args, "-can-udp", busCfg.UDP, "-center-addr", r.Link.Addr())
+		if r.TLS != nil && r.TLS.DNS != nil {
+			args = append(args, "-dns", r.TLS.DNS.Addr())
+		}
+	}
+	proc, err := startVehicleProc(args, r.logf)
+	if err != nil {
+		return err
+	}
+	r.host.proc = proc
+	return proc.waitReady(15 * time.Second)
+}
+
+// stopHost stops the vehicle process and removes what prepareHost set up.
+func (r *Run) stopHost() {
+	hs := &r.host
+	if hs.proc != nil {
+		hs.proc.stop()
+	}
+	if r.Link != nil {
+		_ = r.Link.Close()
+	}
+	if hs.revFwd != nil {
+		_ = hs.revFwd.Close()
+	}
+	if hs.dns != nil {
+		_ = hs.dns.Close()
+	}
+	if hs.hub != nil {
+		_ = hs.hub.Close()
+	}
+	hs.netns.remove()
+}
+
+// VehicleProcessAlive reports whether the vehicle's process is running
+// (false for an in-process vehicle).
+func (r *Run) VehicleProcessAlive() bool {
+	return r.host.proc != nil && r.host.proc.alive()
+}
+
+// vehicleProc is a running cmd/vehicle. Its output goes to the run's log
+// (ICOC_VERBOSE) and its last lines into errors.
+type vehicleProc struct {
+	cmd   *exec.Cmd
+	ready chan struct{}
+	done  chan struct{}
+	mu    sync.Mutex
+	tail  []string
+	err   error
+}
+
+func startVehicleProc(argv []string, logf func(string, ...any)) (*vehicleProc, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	// The vehicle dies with the harness, even when the harness is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("reference vehicle: starting %s: %w", strings.Join(argv, " "), err)
+	}
+	p := &vehicleProc{cmd: cmd, ready: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		var once sync.Once
+		for sc.Scan() {
+			line := sc.Text()
+			logf("vehicle[%d]: %s", cmd.Process.Pid, line)
+			p.mu.Lock()
+			p.tail = append(p.tail, line)
+			if len(p.tail) > 40 {
+				p.tail = p.tail[1:]
+			}
+			p.mu.Unlock()
+			if strings.Contains(line, "vehicle: listening on") {
+				once.Do(func() { close(p.ready) })
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		err := cmd.Wait()
+		_ = pw.Close()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *vehicleProc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.tail, "\n")
+}
+
+func (p *vehicleProc) waitReady(timeout time.Duration) error {
+	select {
+	case <-p.ready:
+		return nil
+	case <-p.done:
+		return fmt.Errorf("reference vehicle %s exited before it listened on the bus (%v); its output:\n%s", p.cmd.Path, p.err, p.output())
+	case <-time.After(timeout):
+		return fmt.Errorf("reference vehicle %s: not listening on the bus after %v; its output:\n%s", p.cmd.Path, timeout, p.output())
+	}
+}
+
+func (p *vehicleProc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop asks the vehicle to end (SIGTERM) and kills it after 5 s.
+func (p *vehicleProc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+var (
+	vehicleBinOnce sync.Once
+	vehicleBin     string
+	vehicleBinErr  error
+)
+
+// VehicleBinary builds cmd/vehicle with the go command, once per process,
+// into a directory of the system's temp dir named by a digest of this
+// executable and of cmd/vehicle's sources, so the suites and the
+// self-test's children of one build share one binary and a changed tree
+// gets a new one. Directories older than a day are removed.
+func VehicleBinary() (string, error) {
+	vehicleBinOnce.Do(func() { vehicleBin, vehicleBinErr = buildVehicle() })
+	return vehicleBin, vehicleBinErr
+}
+
+func buildVehicle() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if exe, err := os.Executable(); err == nil {
+		if f, err := os.Open(exe); err == nil {
+			_, _ = io.Copy(h, f)
+			f.Close()
+		}
+	}
+	srcs, _ := filepath.Glob(filepath.Join(root, "cmd", "vehicle", "*.go"))
+	for _, s := range srcs {
+		b, _ := os.ReadFile(s)
+		h.Write(b)
+	}
+	key := hex.EncodeToString(h.Sum(nil))[:16]
+	tmp := os.TempDir()
+	if old, _ := filepath.Glob(filepath.Join(tmp, "icoc-vehicle-*")); len(old) > 0 {
+		for _, d := range old {
+			if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) > 24*time.Hour {
+				_ = os.RemoveAll(d)
+			}
+		}
+	}
+	dir := filepath.Join(tmp, "icoc-vehicle-"+key)
+	bin := filepath.Join(dir, "vehicle")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	out := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())
+	cmd := exec.Command(goCmd, "build", "-o", out, "./cmd/vehicle")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the reference vehicle (go build ./cmd/vehicle in %s): %v\n%s", root, err, b)
+	}
+	if err := os.Rename(out, bin); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
