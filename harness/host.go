@@ -63,6 +63,7 @@ func ParseHost(s string) (Host, error) {
 type Option func(*startOptions)
 
 type startOptions struct {
+	push      bool
 	host      Host
 	quirks    []string
 	quirksSet bool
@@ -72,6 +73,12 @@ type startOptions struct {
 // (dut.host) or ICOC_DUT_HOST says otherwise. Without it the vehicle runs
 // in process.
 func PreferHost(h Host) Option { return func(o *startOptions) { o.host = h } }
+
+// WithPush makes a simulated vehicle keep a push connection (7.2.3.9.2)
+// when the profile lists the capability "push". Suites that do not judge
+// push leave it off, so the extra connection does not show in their
+// timelines.
+func WithPush() Option { return func(o *startOptions) { o.push = true } }
 
 // WithQuirks switches the given quirks on instead of those of the flags
 // (ICOC_QUIRKS); for tests that start runs of their own.
@@ -197,6 +204,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		vc.Bus = busCfg
 		vc.TimeScale = p.Clock.Scale
 		vc.Quirks = r.Quirks
+		vc.Push = r.push
 		vc.Logf = r.logf
 		r.configureVehicleTLS(&vc)
 		v, err := vehicle.New(vc)
@@ -225,6 +233,9 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		"-cert", p.DUT.CertFile, "-key", p.DUT.KeyFile, "-root-ca", p.DUT.RootCAFile,
 		"-time-scale", strconv.FormatFloat(p.Clock.Scale, 'g', -1, 64),
 		"-quirks", strings.Join(vq, ","),
+	}
+	if r.push {
+		args = append(args, "-push")
 	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		args = append(args, "-revocation-port", strconv.Itoa(r.TLS.RevocationPort()))

@@ -54,6 +54,8 @@ type Run struct {
 	Link *netfault.Proxy
 	// Quirks are the reference vehicle's quirks (self-test only).
 	Quirks []string
+	// push says whether a simulated vehicle keeps a push connection.
+	push bool
 	// TLS is the TLS side of the run (run_tls.go).
 	TLS *TLSRun
 
@@ -111,6 +113,7 @@ func (r *Run) logf(format string, args ...any) {
 
 func (r *Run) start(ctx context.Context, o startOptions) error {
 	p := r.Profile
+	r.push = o.push && p.Has("push")
 	if p.HasRole("vehicle") {
 		cc := center.NewDefaultConfig()
 		cc.Addr = p.Center.Listen

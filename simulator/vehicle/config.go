@@ -49,6 +49,9 @@ type Config struct {
 	Extension string `yaml:"extension"`
 	// UserAgent is the product identifier (7.2.2.3).
 	UserAgent string `yaml:"user_agent"`
+	// Push makes the vehicle keep a push connection to the center
+	// (7.2.3.9.2, register I-060); it needs HTTP2.
+	Push bool `yaml:"push"`
 	// HTTP2 makes the vehicle offer h2 in ALPN (besides http/1.1) and speak
 	// HTTP/2 when the center agrees.
 	HTTP2 bool `yaml:"http2"`

@@ -13,7 +13,7 @@ import (
 var run *harness.Run
 
 var (
-	_ = harness.SetUpSuite(&run)
+	_ = harness.SetUpSuite(&run, harness.WithPush())
 	_ = httpcases.Register(&run, httpcases.HTTP2)
 )
 
