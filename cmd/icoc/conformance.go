@@ -29,6 +29,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "reports", "directory for the reports")
 	waivers := fs.String("waivers", "", "waiver file of the DUT (YAML)")
 	focus := fs.String("focus", "", "run only specs whose name matches this regular expression")
+	procs := fs.Int("procs", 0, "Ginkgo processes per suite (default: 4 against the simulators, 1 against a real DUT, which is one device)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,6 +73,18 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		"--json-report=report.json", "--junit-report=junit.xml", "--output-dir=" + outDir}
 	if *focus != "" {
 		ginkgoArgs = append(ginkgoArgs, "--focus="+*focus)
+	}
+	if *procs == 0 {
+		*procs = 1
+		if p.DUT.Simulated {
+			*procs = 4 // each process runs its own simulators, bus and center
+		}
+	}
+	if *procs > 1 {
+		if !p.DUT.Simulated {
+			return fmt.Errorf("-procs %d: a real DUT is one device; specs against it run one at a time", *procs)
+		}
+		ginkgoArgs = append(ginkgoArgs, fmt.Sprintf("--procs=%d", *procs))
 	}
 	ginkgoArgs = append(ginkgoArgs, suites...)
 	ginkgoArgs = append(ginkgoArgs, "--", "-icoc.profile="+*profile)
