@@ -33,18 +33,33 @@ func (c Clock) Spec(wall time.Duration) time.Duration {
 }
 
 // Tolerance is how far an observed spec duration may stray from the
-// expected one: the larger of Relative × expected and Absolute.
+// expected one: the larger of Relative × expected and Absolute, plus the
+// harness's own scheduling jitter (WallJitter, a wall duration, converted
+// into spec time by the clock when the profile is loaded).
 type Tolerance struct {
 	// Relative is a fraction of the expected duration, e.g. 0.2.
 	Relative float64 `yaml:"relative" json:"relative"`
 	// Absolute is in spec time.
 	Absolute time.Duration `yaml:"absolute" json:"absolute"`
+	// WallJitter is how late the harness PC itself may observe an event
+	// (scheduling on a loaded machine), in wall time. It matters only on a
+	// scaled clock: 20 ms of wall time are 1 s of spec time at scale 0.02,
+	// and nothing against a real device.
+	WallJitter time.Duration `yaml:"wall_jitter" json:"wall_jitter"`
+	// jitter is WallJitter in spec time; set by the profile's clock.
+	jitter time.Duration
+}
+
+// WithClock returns t with its wall jitter converted by c.
+func (t Tolerance) WithClock(c Clock) Tolerance {
+	t.jitter = c.Spec(t.WallJitter)
+	return t
 }
 
 // Allowed is the deviation allowed around expected.
 func (t Tolerance) Allowed(expected time.Duration) time.Duration {
 	rel := time.Duration(math.Abs(float64(expected)) * t.Relative)
-	return max(rel, t.Absolute)
+	return max(rel, t.Absolute) + t.jitter
 }
 
 // Within reports whether actual is expected within the tolerance.

@@ -34,3 +34,18 @@ func TestTolerance(t *testing.T) {
 		}
 	}
 }
+
+func TestToleranceWallJitter(t *testing.T) {
+	tol := Tolerance{Relative: 0.2, Absolute: 500 * time.Millisecond, WallJitter: 20 * time.Millisecond}
+	if got := tol.Allowed(3 * time.Second); got != 600*time.Millisecond {
+		t.Errorf("before WithClock: Allowed(3s) = %v, want 600ms (no jitter yet)", got)
+	}
+	scaled := tol.WithClock(Clock{Mode: "scaled", Scale: 0.02})
+	if got := scaled.Allowed(3 * time.Second); got != 1600*time.Millisecond {
+		t.Errorf("scale 0.02: Allowed(3s) = %v, want 1.6s (20ms wall = 1s spec)", got)
+	}
+	real := tol.WithClock(Clock{Mode: "real", Scale: 1})
+	if got := real.Allowed(3 * time.Second); got != 620*time.Millisecond {
+		t.Errorf("real clock: Allowed(3s) = %v, want 620ms", got)
+	}
+}

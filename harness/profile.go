@@ -178,6 +178,7 @@ func LoadProfile(path string) (*Profile, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
+	p.Tolerance = p.Tolerance.WithClock(p.Clock)
 	return p, nil
 }
 
@@ -224,7 +225,7 @@ func (p *Profile) validate() error {
 	default:
 		return bad("clock.mode", "%q: want real or scaled", p.Clock.Mode)
 	}
-	if p.Tolerance.Relative < 0 || p.Tolerance.Absolute < 0 {
+	if p.Tolerance.Relative < 0 || p.Tolerance.Absolute < 0 || p.Tolerance.WallJitter < 0 {
 		return bad("tolerance", "negative")
 	}
 	if p.HasRole("center") && !p.DUT.Simulated {
