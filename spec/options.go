@@ -6,8 +6,9 @@ import (
 )
 
 // Options are the readings of the register (INTERPRETATIONS.md) that a real
-// device may take differently. A DUT profile carries them under its `spec:`
-// key (yaml names below); Resolve applies them. Start from DefaultOptions and
+// device may take differently. They are meant for a `spec:` section of the
+// DUT profile (yaml names below), which profiles do not have yet; Resolve
+// applies them to a Document. Start from DefaultOptions and
 // change fields: the zero Options is not valid.
 //
 // Invariant: DefaultOptions().Validate() == nil, and Resolve(DefaultOptions())
