@@ -56,13 +56,22 @@ func (t Tolerance) WithClock(c Clock) Tolerance {
 	return t
 }
 
-// Allowed is the deviation allowed around expected.
+// Allowed is the deviation allowed around expected: the larger of the
+// relative and absolute allowances, plus the wall jitter.
 func (t Tolerance) Allowed(expected time.Duration) time.Duration {
-	rel := time.Duration(math.Abs(float64(expected)) * t.Relative)
-	return max(rel, t.Absolute) + t.jitter
+	return t.early(expected) + t.jitter
 }
 
-// Within reports whether actual is expected within the tolerance.
+// early is the deviation allowed before expected when the harness's own
+// delays can only make events look late: no jitter.
+func (t Tolerance) early(expected time.Duration) time.Duration {
+	rel := time.Duration(math.Abs(float64(expected)) * t.Relative)
+	return max(rel, t.Absolute)
+}
+
+// Within reports whether actual is expected within the tolerance, the
+// same on both sides. Use it where a delay of the harness could shorten an
+// observed gap as well as lengthen it.
 func (t Tolerance) Within(expected, actual time.Duration) bool {
 	d := actual - expected
 	if d < 0 {
@@ -71,7 +80,26 @@ func (t Tolerance) Within(expected, actual time.Duration) bool {
 	return d <= t.Allowed(expected)
 }
 
-// Describe renders "3s ± 600ms" for failure messages.
+// WithinLate is Within for gaps the harness can only observe too long
+// (both ends stamped before the harness could be delayed): the jitter is
+// allowed after expected only, so an early event stays early.
+func (t Tolerance) WithinLate(expected, actual time.Duration) bool {
+	d := actual - expected
+	if d >= 0 {
+		return d <= t.Allowed(expected)
+	}
+	return -d <= t.early(expected)
+}
+
+// Describe renders "3s ± 1.6s" for failure messages.
 func (t Tolerance) Describe(expected time.Duration) string {
 	return fmt.Sprintf("%v ± %v", expected, t.Allowed(expected))
+}
+
+// DescribeLate renders "3s -600ms/+1.6s", the window of WithinLate.
+func (t Tolerance) DescribeLate(expected time.Duration) string {
+	if t.jitter == 0 {
+		return t.Describe(expected)
+	}
+	return fmt.Sprintf("%v -%v/+%v", expected, t.early(expected), t.Allowed(expected))
 }

@@ -44,6 +44,10 @@ func TestToleranceWallJitter(t *testing.T) {
 	if got := scaled.Allowed(3 * time.Second); got != 1600*time.Millisecond {
 		t.Errorf("scale 0.02: Allowed(3s) = %v, want 1.6s (20ms wall = 1s spec)", got)
 	}
+	// The jitter is allowed late only: an early event stays early.
+	if !scaled.WithinLate(3*time.Second, 4500*time.Millisecond) || scaled.WithinLate(3*time.Second, 2300*time.Millisecond) || !scaled.WithinLate(3*time.Second, 2500*time.Millisecond) || !scaled.Within(3*time.Second, 1500*time.Millisecond) {
+		t.Error("scale 0.02: want 3s -600ms/+1.6s")
+	}
 	real := tol.WithClock(Clock{Mode: "real", Scale: 1})
 	if got := real.Allowed(3 * time.Second); got != 620*time.Millisecond {
 		t.Errorf("real clock: Allowed(3s) = %v, want 620ms", got)

@@ -47,17 +47,19 @@ func (p RetryPattern) Describe() string {
 	if len(p.Intervals) > 0 {
 		var gaps []string
 		for i := 1; i <= p.Retries; i++ {
-			gaps = append(gaps, p.Tolerance.Describe(p.gap(i)))
+			gaps = append(gaps, p.Tolerance.DescribeLate(p.gap(i)))
 		}
 		return fmt.Sprintf("exactly %d attempts (1 + %d retries), the retries %s (spec time) after the previous answer",
 			p.Retries+1, p.Retries, strings.Join(gaps, ", then "))
 	}
 	return fmt.Sprintf("exactly %d attempts (1 + %d retries), each retry %s (spec time) after the previous answer",
-		p.Retries+1, p.Retries, p.Tolerance.Describe(p.Interval))
+		p.Retries+1, p.Retries, p.Tolerance.DescribeLate(p.Interval))
 }
 
 // FollowRetryPattern succeeds when a recorded []Attempt (of one request and
-// its retries) has exactly the pattern's count and gaps. The gap is measured
+// its retries) has exactly the pattern's count and gaps, judged with
+// Tolerance.WithinLate: the center stamps an answer before writing it and
+// an attempt when it arrives, so its own delays only lengthen a gap. The gap is measured
 // from the center's answer to the next attempt's Start (a new connection's
 // arrival, so TLS set-up time does not count against the DUT; a reused
 // connection's next request).
@@ -87,7 +89,7 @@ func (m *retryMatcher) Match(actual any) (bool, error) {
 			return false, nil
 		}
 		gap := m.p.Clock.Spec(attempts[i].Start().Sub(prev.AnsweredAt))
-		if !m.p.Tolerance.Within(m.p.gap(i), gap) {
+		if !m.p.Tolerance.WithinLate(m.p.gap(i), gap) {
 			m.why = fmt.Sprintf("retry #%d came %.2fs (spec time) after the answer to attempt #%d", i, gap.Seconds(), i)
 			return false, nil
 		}

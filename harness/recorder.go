@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/spec"
 )
 
 // Attempt is one request the harness's center saw, with the facts of its
@@ -199,4 +202,31 @@ func Timeline(attempts []Attempt, c Clock) string {
 		b.WriteByte('\n')
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// UploadOf keeps the data uploads (POST /files/{filename}) whose file name
+// carries request ID id (Appendix 1 §2 <request ID>), compared as a
+// decimal number so that any zero padding the DUT chooses matches. A name
+// that does not parse still matches when one of its underscore-separated
+// fields is that number: the file-name spec judges the name itself.
+func UploadOf(id uint32) func(Attempt) bool {
+	isID := func(field string) bool {
+		n, err := strconv.ParseUint(field, 10, 32)
+		return err == nil && uint32(n) == id
+	}
+	return func(a Attempt) bool {
+		dir, name := path.Split(a.Path)
+		if dir != "/files/" {
+			return false
+		}
+		if fn, err := spec.ParseFileName(name); err == nil {
+			return isID(fn.RequestID)
+		}
+		for _, f := range strings.Split(strings.TrimSuffix(name, path.Ext(name)), "_") {
+			if isID(f) {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
-	"github.com/icoc-dev/icoc/simulator/vehicle"
-	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"go.einride.tech/can"
@@ -68,16 +66,7 @@ func dataFiles(a harness.Attempt) bool {
 }
 
 // withRequestID keeps attempts whose file name carries request ID id.
-func withRequestID(id uint32) func(harness.Attempt) bool {
-	want := vehicle.RequestIDText(id)
-	return func(a harness.Attempt) bool {
-		if !dataFiles(a) {
-			return false
-		}
-		fn, err := spec.ParseFileName(path.Base(a.Path))
-		return err == nil && fn.RequestID == want
-	}
-}
+func withRequestID(id uint32) func(harness.Attempt) bool { return harness.UploadOf(id) }
 
 // after keeps attempts received at or after t (an HTTP/2 connection may be older).
 func after(t time.Time, keep func(harness.Attempt) bool) func(harness.Attempt) bool {

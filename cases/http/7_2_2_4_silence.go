@@ -36,7 +36,7 @@ func (s *suite) silences() {
 			s.speak()
 			run.Faults.Set(center.Fault{Times: 1, Status: 567, PathPrefix: "/files/"})
 			_, keepA := s.triggerUpload(ctx, true)
-			first := s.firstAttempt(keepA, 20*time.Second)
+			s.firstAttempt(keepA, 20*time.Second)
 			Eventually(func() int { return run.Recorder.Attempts(keepA)[0].Status }).WithTimeout(run.Clock.Wall(10 * time.Second)).Should(Equal(567))
 			answered := run.Recorder.Attempts(keepA)[0].AnsweredAt
 			run.Wait(ctx, 2*time.Second)
@@ -51,7 +51,6 @@ func (s *suite) silences() {
 				req, run.Clock.Spec(igOn.Sub(answered)).Seconds(), len(silent), harness.Timeline(silent, run.Clock))
 			Eventually(func() int { return len(run.Recorder.Attempts(keepB)) }).WithTimeout(run.Clock.Wall(30*time.Second)).WithPolling(5*time.Millisecond).Should(BeNumerically(">=", 1),
 				"%s\nthe upload triggered during the silence was not sent within 30 s (spec) after IG-ON", req)
-			_ = first
 		})
 
 		It(harness.SpecName("7.2.2.4 T7-8 568", silence568Text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), func(ctx SpecContext) {

@@ -9,7 +9,6 @@ import (
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/center"
-	"github.com/icoc-dev/icoc/simulator/vehicle"
 	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -84,7 +83,7 @@ func (s *suite) callsAndDownloads() {
 			req := harness.Requirement{Clause: "7.2.2.9.4, 7.3", Rule: "GET /download/{filename} with header vehicle_id; '200' with the file (I-045)"}
 			s.speak()
 			id := uint16(rand.IntN(60000))
-			name := vehicle.DownloadFileName(int(id))
+			name := bench.DownloadFileName(id)
 			data := []byte(strings.Repeat("download ", 100))
 			run.Center.Offer(name, data)
 			since := time.Now()
@@ -103,7 +102,7 @@ func (s *suite) callsAndDownloads() {
 			s.speak()
 			run.Faults.Set(center.Fault{Times: -1, Status: 503, PathPrefix: "/download"})
 			id := uint16(rand.IntN(60000))
-			name := vehicle.DownloadFileName(int(id))
+			name := bench.DownloadFileName(id)
 			since := time.Now()
 			Expect(run.Send(ctx, bench.DownloadRequest{FileID: id, RequestID: requestIDs.Add(1)}.Frame())).To(Succeed())
 			keep := func(a harness.Attempt) bool { return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, "/"+name) }

@@ -2,15 +2,11 @@ package httpcases
 
 import (
 	"context"
-	"path"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/bench"
-	"github.com/icoc-dev/icoc/simulator/vehicle"
-	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/gomega"
 )
 
@@ -25,19 +21,7 @@ func init() { requestIDs.Store(uint32(time.Now().Unix() % 1000000)) }
 func (s *suite) triggerUpload(ctx context.Context, realTime bool) (uint32, func(harness.Attempt) bool) {
 	id := requestIDs.Add(1)
 	Expect(s.r().TriggerUpload(ctx, bench.UploadTrigger{RealTime: realTime, Trigger: 'c', RequestID: id})).To(Succeed())
-	want := vehicle.RequestIDText(id)
-	return id, func(a harness.Attempt) bool {
-		dir, name := path.Split(a.Path)
-		if dir != "/files/" {
-			return false
-		}
-		if fn, err := spec.ParseFileName(name); err == nil {
-			return fn.RequestID == want
-		}
-		// A name that does not parse still belongs to the request if it
-		// carries its ID; the file-name spec judges the name itself.
-		return strings.Contains(name, "_"+want+"_")
-	}
+	return id, harness.UploadOf(id)
 }
 
 // firstAttempt waits (in spec time) for the DUT's first attempt.

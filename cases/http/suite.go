@@ -78,3 +78,21 @@ func QuirkCases(v Version) []harness.QuirkCase {
 	)
 	return cases
 }
+
+// NotApplicable names the specs of version v that only ever report "not
+// applicable" and so have no quirk: the 1xx rows of Table 7-8 (I-054), the
+// reason phrase over HTTP/2 (I-055), push over HTTP/1.1 (7.2.2.9.2).
+func NotApplicable(v Version) []string {
+	var out []string
+	for _, c := range statusCases(v) {
+		if c.notApplicable() != "" {
+			out = append(out, c.name)
+		}
+	}
+	if v != HTTP11 {
+		out = append(out, harness.FormatName("7.2.2.4", reasonPhraseText(v)))
+	} else {
+		out = append(out, harness.FormatName("7.2.2.9.2", pushText(v)))
+	}
+	return out
+}

@@ -264,6 +264,10 @@ var _ = DescribeTable("Table 7-5 abnormal scenarios in client authentication (ce
 			Clause: "7.1.1.7 Table 7-5 row " + c.row.Row + " (" + c.row.Title + ")",
 			Rule:   fmt.Sprintf("Retry: %s / Termination: %s", c.row.RetryText, c.row.Termination),
 		}
+		// Control: the center DUT is up and serves the good vehicle before
+		// the row's fault is staged, so a refusal below is the row's doing
+		// and not an unreachable center or a harness that cannot connect.
+		visitGood(ctx, req)
 		if c.scenario.stage != nil {
 			c.scenario.stage()
 		}

@@ -248,6 +248,11 @@ func (d DownloadRequest) Frame() can.Frame {
 	return f
 }
 
+// DownloadFileName is the bench's convention for the file a DownloadRequest
+// asks for: fileID as five decimal digits, "dl_00042.bin". A real DCM's
+// mapping belongs in its profile's stimulus map.
+func DownloadFileName(fileID uint16) string { return fmt.Sprintf("dl_%05d.bin", fileID) }
+
 // PushAck acknowledges push MessageID from the center with Result (message
 // PushAck; Table 5-1 "Push from the center").
 type PushAck struct {

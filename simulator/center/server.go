@@ -244,15 +244,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a = resultAnswer(http.StatusBadRequest, "Content-Encoding gzip: "+derr.Error()+" (Appendix 1 §1)")
 		}
 	}
-	if a.Status == 0 {
-		for _, h := range s.hooksFor(OnRequest) {
-			if ha := h.OnRequest(x); ha.Status != 0 || ha.Drop {
+	// Every request reaches the hooks, so the recorder sees it even when the
+	// center has already refused it (unreadable body, bad gzip); the first
+	// hook that answers decides, unless the center already has.
+	early := a.Status != 0
+	for _, h := range s.hooksFor(OnRequest) {
+		if ha := h.OnRequest(x); ha.Status != 0 || ha.Drop {
+			if !early {
 				if ha.By == "" {
 					ha.By = h.ID()
 				}
 				a = ha
-				break
 			}
+			break
 		}
 	}
 	if a.Status == 0 && !a.Drop {
@@ -277,6 +281,10 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 	if a.By == "api" && s.apiQuirks.Has("no-result-body") {
 		a.Body, a.Header = nil, nil
 	}
+	// The answer's time is taken before it is written: the DUT cannot react
+	// earlier, so a delay of the center's own goroutine can only lengthen
+	// the gap to the DUT's next attempt, never shorten it.
+	at := time.Now()
 	var abort bool
 	switch {
 	case a.Drop || a.Status == 0:
@@ -301,7 +309,6 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 			f.Flush()
 		}
 	}
-	at := time.Now()
 	for _, h := range s.hooksFor(OnAnswer) {
 		h.OnAnswer(x, a, at)
 	}

@@ -52,7 +52,7 @@ func (v *Vehicle) onCallFrame(f can.Frame) bool {
 	if m.Name == bench.MsgAPICallTrigger {
 		x = v.apiCall(int(vals["APIID"]), uint32(vals["APIRequestID"]))
 	} else {
-		x = v.download(DownloadFileName(int(vals["DownloadFileID"])))
+		x = v.download(bench.DownloadFileName(uint16(vals["DownloadFileID"])))
 	}
 	select {
 	case v.jobs <- x:
@@ -75,9 +75,6 @@ func (v *Vehicle) apiCall(number int, requestID uint32) exchange {
 		return v.send(ctx, http.MethodPost, path, body)
 	}}
 }
-
-// DownloadFileName is the file a download request for fileID asks for.
-func DownloadFileName(fileID int) string { return fmt.Sprintf("dl_%05d.bin", fileID) }
 
 // download is 7.2.2.9.4, GET /download/{filename}; 7.2.2.6 gives downloads
 // no retry (N/A).

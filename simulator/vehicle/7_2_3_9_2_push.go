@@ -85,10 +85,8 @@ func (v *Vehicle) servePush(ctx context.Context) error {
 		_ = conn.Close()
 		return errNoPush
 	}
-	go func() {
-		<-ctx.Done()
-		_ = conn.Close()
-	}()
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
 	(&http2.Server{}).ServeConn(conn, &http2.ServeConnOpts{Context: ctx, Handler: http.HandlerFunc(v.onPush)})
 	return nil
 }
