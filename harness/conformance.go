@@ -65,19 +65,6 @@ func RunSuite(t *testing.T, description string) {
 	ginkgo.RunSpecs(t, description)
 }
 
-// ConformanceIt declares one conformance spec named "[id] text". id is the
-// clause or table-row ID the spec checks; the names are unique (checked at
-// tree construction). args are Ginkgo decorators (use Labels) and the body.
-func ConformanceIt(id, text string, args ...any) bool {
-	return ginkgo.It(SpecName(id, text), args...)
-}
-
-// Entry declares one DescribeTable row named "[id] text"; the same rules as
-// ConformanceIt apply.
-func Entry(id, text string, args ...any) ginkgo.TableEntry {
-	return ginkgo.Entry(SpecName(id, text), args...)
-}
-
 // Requires skips the current spec as not applicable when the DUT lacks any
 // of the capabilities (the report shows "not applicable", never "passed").
 func (r *Run) Requires(capabilities ...string) {

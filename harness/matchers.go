@@ -8,9 +8,9 @@ import (
 	"github.com/onsi/gomega/types"
 )
 
-// verdict formats a failure the way every matcher here does: the
+// Verdict formats a failure the way every matcher here does: the
 // requirement, then what was expected, then what was seen on the wire.
-func verdict(req Requirement, expected, actual string) string {
+func Verdict(req Requirement, expected, actual string) string {
 	return fmt.Sprintf("%s\nExpected:    %s\nActual:      %s", req, expected, indentRest(actual))
 }
 
@@ -99,10 +99,10 @@ func (m *retryMatcher) Match(actual any) (bool, error) {
 
 func (m *retryMatcher) FailureMessage(actual any) string {
 	attempts, _ := actual.([]Attempt)
-	return verdict(m.req, m.p.Describe(), m.why+"; timeline:\n"+Timeline(attempts, m.p.Clock))
+	return Verdict(m.req, m.p.Describe(), m.why+"; timeline:\n"+Timeline(attempts, m.p.Clock))
 }
 
 func (m *retryMatcher) NegatedFailureMessage(actual any) string {
 	attempts, _ := actual.([]Attempt)
-	return verdict(m.req, "anything but "+m.p.Describe(), "that pattern; timeline:\n"+Timeline(attempts, m.p.Clock))
+	return Verdict(m.req, "anything but "+m.p.Describe(), "that pattern; timeline:\n"+Timeline(attempts, m.p.Clock))
 }

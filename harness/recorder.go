@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/center"
@@ -88,11 +89,10 @@ func factsOf(h center.HandshakeInfo) HandshakeFacts {
 // exchange. It answers nothing. Safe for concurrent use.
 type Recorder struct {
 	center.HookBase
-	mu         sync.Mutex
-	attempts   []Attempt
-	handshakes []HandshakeFacts
-	pending    map[uint64]int // exchange Seq -> index in attempts
-	connsSeen  map[uint64]bool
+	mu        sync.Mutex
+	attempts  []Attempt
+	pending   map[uint64]int // exchange Seq -> index in attempts
+	connsSeen map[uint64]bool
 }
 
 // NewRecorder returns an empty Recorder.
@@ -103,16 +103,9 @@ func NewRecorder() *Recorder {
 // ID returns "recorder".
 func (r *Recorder) ID() string { return "recorder" }
 
-// Provides returns true for handshakes, requests and answers.
+// Provides returns true for requests and answers.
 func (r *Recorder) Provides(e center.Event) bool {
-	return e == center.OnHandshake || e == center.OnRequest || e == center.OnAnswer
-}
-
-// OnHandshake records the handshake's facts.
-func (r *Recorder) OnHandshake(h center.HandshakeInfo) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.handshakes = append(r.handshakes, factsOf(h))
+	return e == center.OnRequest || e == center.OnAnswer
 }
 
 // OnRequest records the request and answers nothing.
@@ -170,18 +163,6 @@ func (r *Recorder) Attempts(keep func(Attempt) bool) []Attempt {
 	return out
 }
 
-// Handshakes returns a copy of every handshake recorded, in order.
-func (r *Recorder) Handshakes() []HandshakeFacts {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]HandshakeFacts(nil), r.handshakes...)
-}
-
-// PathContains keeps attempts whose path contains s.
-func PathContains(s string) func(Attempt) bool {
-	return func(a Attempt) bool { return strings.Contains(a.Path, s) }
-}
-
 // Timeline renders attempts for a failure message, times in spec seconds
 // from the first one.
 func Timeline(attempts []Attempt, c Clock) string {
@@ -230,3 +211,11 @@ func UploadOf(id uint32) func(Attempt) bool {
 		return false
 	}
 }
+
+var requestIDs atomic.Uint32
+
+func init() { requestIDs.Store(uint32(time.Now().Unix() % 1000000)) }
+
+// NextRequestID hands out a fresh request ID for a stimulus (upload, API
+// call, download), so each spec picks its own attempts out of the recorder.
+func NextRequestID() uint32 { return requestIDs.Add(1) }

@@ -49,9 +49,6 @@ type TLSRun struct {
 	// CenterDUT is the reference center the harness starts as the DUT when
 	// the profile's DUT is a simulated center; nil otherwise.
 	CenterDUT *center.Server
-	// CenterDUTLog records what the simulated center DUT saw (for
-	// diagnostics only; specs judge from the harness's side of the wire).
-	CenterDUTLog *TLSLog
 }
 
 // Revocation host names of the test PKI's CDP and OCSP URLs.
@@ -211,8 +208,6 @@ func (r *Run) startCenterDUT() error {
 	if err != nil {
 		return fmt.Errorf("reference center (DUT): %w", err)
 	}
-	r.TLS.CenterDUTLog = &TLSLog{}
-	c.AddHook(r.TLS.CenterDUTLog)
 	if err := c.Start(); err != nil {
 		return fmt.Errorf("reference center (DUT): %w", err)
 	}

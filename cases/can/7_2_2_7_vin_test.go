@@ -1,7 +1,6 @@
 package can_test
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -12,10 +11,6 @@ import (
 
 var vinName = harness.SpecName("7.2.2.7",
 	"session establishment: after power-up the DUT stays silent until IG-ON and the VIN have arrived on the bus, then uploads")
-
-var requestIDs atomic.Uint32
-
-func init() { requestIDs.Store(uint32(time.Now().Unix()%1000000) + 5000000) }
 
 // 7.2.2.7 Session Management: "Establish an http/1.1 connection when all of
 // the following conditions are applied. [...] Obtaining VIN". 7.1.1.5: "+B
@@ -41,7 +36,7 @@ var _ = Describe("7.2.2.7 Session establishment", func() {
 		run.Wait(ctx, 2*time.Second)
 
 		// Ignition off, VIN known: a trigger is not obeyed.
-		idOff := requestIDs.Add(1)
+		idOff := harness.NextRequestID()
 		Expect(run.Send(ctx, harness.CANData(30, salt())...)).To(Succeed())
 		Expect(run.TriggerUpload(ctx, bench.UploadTrigger{Trigger: 'c', RealTime: true, RequestID: idOff})).To(Succeed())
 		run.Wait(ctx, 10*time.Second)
@@ -52,7 +47,7 @@ var _ = Describe("7.2.2.7 Session establishment", func() {
 		run.Wait(ctx, 2*time.Second)
 		Expect(run.Ignition(ctx, bench.IGOn)).To(Succeed())
 		run.Wait(ctx, 2*time.Second)
-		id := requestIDs.Add(1)
+		id := harness.NextRequestID()
 		Expect(run.Send(ctx, harness.CANData(30, salt())...)).To(Succeed())
 		Expect(run.TriggerUpload(ctx, bench.UploadTrigger{Trigger: 'c', RealTime: true, RequestID: id})).To(Succeed())
 		run.Wait(ctx, 20*time.Second)

@@ -78,7 +78,7 @@ func holdsUntilIGOnAndVIN(r *harness.Run) (violation string, err error) {
 	if err := r.Send(ctx, harness.CANData(30, salt())...); err != nil {
 		return "", err
 	}
-	if err := r.TriggerUpload(ctx, bench.UploadTrigger{Trigger: 'c', RealTime: true, RequestID: requestIDs.Add(1)}); err != nil {
+	if err := r.TriggerUpload(ctx, bench.UploadTrigger{Trigger: 'c', RealTime: true, RequestID: harness.NextRequestID()}); err != nil {
 		return "", err
 	}
 	r.Wait(ctx, 70*time.Second)
@@ -93,7 +93,7 @@ func holdsUntilIGOnAndVIN(r *harness.Run) (violation string, err error) {
 		return "", err
 	}
 	r.Wait(ctx, 2*time.Second)
-	id := requestIDs.Add(1)
+	id := harness.NextRequestID()
 	if err := r.Send(ctx, harness.CANData(30, salt())...); err != nil {
 		return "", err
 	}

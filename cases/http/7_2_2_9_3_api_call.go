@@ -47,7 +47,7 @@ func (s *suite) callsAndDownloads() {
 			n := uint16(100 + rand.IntN(900))
 			path := fmt.Sprintf("/api/%d", n)
 			since := time.Now()
-			Expect(run.Send(ctx, bench.APICall{APIID: n, RequestID: requestIDs.Add(1)}.Frame())).To(Succeed())
+			Expect(run.Send(ctx, bench.APICall{APIID: n, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
 			keep := func(a harness.Attempt) bool {
 				return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, fmt.Sprintf("/%d", n))
 			}
@@ -67,7 +67,7 @@ func (s *suite) callsAndDownloads() {
 			run.Faults.Set(center.Fault{Times: -1, Status: 503, PathPrefix: "/api/"})
 			n := uint16(100 + rand.IntN(900))
 			since := time.Now()
-			Expect(run.Send(ctx, bench.APICall{APIID: n, RequestID: requestIDs.Add(1)}.Frame())).To(Succeed())
+			Expect(run.Send(ctx, bench.APICall{APIID: n, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
 			keep := func(a harness.Attempt) bool {
 				return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, fmt.Sprintf("/%d", n))
 			}
@@ -87,7 +87,7 @@ func (s *suite) callsAndDownloads() {
 			data := []byte(strings.Repeat("download ", 100))
 			run.Center.Offer(name, data)
 			since := time.Now()
-			Expect(run.Send(ctx, bench.DownloadRequest{FileID: id, RequestID: requestIDs.Add(1)}.Frame())).To(Succeed())
+			Expect(run.Send(ctx, bench.DownloadRequest{FileID: id, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
 			keep := func(a harness.Attempt) bool { return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, "/"+name) }
 			first := s.firstAttempt(keep, 20*time.Second)
 			Expect(first.Method+" "+first.Path).To(Equal("GET /download/"+name), req.String())
@@ -104,7 +104,7 @@ func (s *suite) callsAndDownloads() {
 			id := uint16(rand.IntN(60000))
 			name := bench.DownloadFileName(id)
 			since := time.Now()
-			Expect(run.Send(ctx, bench.DownloadRequest{FileID: id, RequestID: requestIDs.Add(1)}.Frame())).To(Succeed())
+			Expect(run.Send(ctx, bench.DownloadRequest{FileID: id, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
 			keep := func(a harness.Attempt) bool { return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, "/"+name) }
 			first := s.firstAttempt(keep, 20*time.Second)
 			run.Wait(ctx, 10*time.Second-run.Clock.Spec(time.Since(first.Start())))

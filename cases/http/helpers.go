@@ -2,7 +2,6 @@ package httpcases
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -10,16 +9,10 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-// requestIDs hands out a fresh request ID per upload, so each spec picks
-// its own attempts out of the recorder by the file name.
-var requestIDs atomic.Uint32
-
-func init() { requestIDs.Store(uint32(time.Now().Unix() % 1000000)) }
-
 // triggerUpload asks the DUT over CAN for an upload and returns the request
 // ID and the filter that selects its attempts.
 func (s *suite) triggerUpload(ctx context.Context, realTime bool) (uint32, func(harness.Attempt) bool) {
-	id := requestIDs.Add(1)
+	id := harness.NextRequestID()
 	Expect(s.r().TriggerUpload(ctx, bench.UploadTrigger{RealTime: realTime, Trigger: 'c', RequestID: id})).To(Succeed())
 	return id, harness.UploadOf(id)
 }

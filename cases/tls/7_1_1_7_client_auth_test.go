@@ -43,7 +43,7 @@ type clientAuthScenario struct {
 
 func expectRefused(req harness.Requirement, v harness.CenterVisit) {
 	if !v.Refused() {
-		Fail(verdict(req, "the center refuses the client: no application data", v.Describe()))
+		Fail(harness.Verdict(req, "the center refuses the client: no application data", v.Describe()))
 	}
 }
 
@@ -81,14 +81,14 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 		identity: good,
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 			if v.Closed.IsZero() {
-				Fail(verdict(req, "the center closes the connection", v.Describe()))
+				Fail(harness.Verdict(req, "the center closes the connection", v.Describe()))
 			}
 			// The wait starts when the center has sent its flight and the
 			// client's answer is due; the client's Write of its second
 			// flight marks it, within the handshake's first round trip.
 			waited := run.Clock.Spec(v.Closed.Sub(v.Start))
 			if !run.Profile.Tolerance.Within(row.Timeout(), waited) {
-				Fail(verdict(req, fmt.Sprintf("the center closes the connection %s (spec time) after the ClientHello", run.Profile.Tolerance.Describe(row.Timeout())), fmt.Sprintf("closed after %.2fs (spec time)", waited.Seconds())))
+				Fail(harness.Verdict(req, fmt.Sprintf("the center closes the connection %s (spec time) after the ClientHello", run.Profile.Tolerance.Describe(row.Timeout())), fmt.Sprintf("closed after %.2fs (spec time)", waited.Seconds())))
 			}
 		},
 	}},
@@ -113,7 +113,7 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 			expectRefused(req, v)
 			if n := len(ocspFetches(t0)); n != 0 {
-				Fail(verdict(req, "no OCSP request", fmt.Sprintf("%d", n)))
+				Fail(harness.Verdict(req, "no OCSP request", fmt.Sprintf("%d", n)))
 			}
 		},
 	}},
@@ -143,7 +143,7 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 				}
 			}
 			if tried == 0 || len(ocspFetches(t0)) == 0 || !v.Answered {
-				Fail(verdict(req, "a connection to the first answer (127.0.0.2), then an OCSP request at the second (127.0.0.1), then the client is served",
+				Fail(harness.Verdict(req, "a connection to the first answer (127.0.0.2), then an OCSP request at the second (127.0.0.1), then the client is served",
 					fmt.Sprintf("%d connection(s) to 127.0.0.2, %d OCSP request(s); %s", tried, len(ocspFetches(t0)), v.Describe())))
 			}
 		},
@@ -247,7 +247,7 @@ func freshCenter() {
 // spec is not a broken set-up.
 func visitGood(ctx context.Context, req harness.Requirement) {
 	if v := run.VisitCenterDUT(ctx, good, harness.VisitOptions{}); !v.Answered {
-		Fail(verdict(req, "the good vehicle certificate is served (set-up check)", v.Describe()))
+		Fail(harness.Verdict(req, "the good vehicle certificate is served (set-up check)", v.Describe()))
 	}
 }
 
@@ -317,7 +317,7 @@ var centerRuleCases = func() []ruleCase {
 				first := run.VisitCenterDUT(ctx, good, harness.VisitOptions{Sessions: cache})
 				second := run.VisitCenterDUT(ctx, good, harness.VisitOptions{Sessions: cache})
 				if !first.Answered || !second.Answered || !second.State.DidResume || second.State.CurveID == 0 {
-					Fail(verdict(req, "the second connection resumes (PSK) with an (EC)DHE key share and is served", first.Describe()+"; then "+second.Describe()+fmt.Sprintf(" resumed=%v group=%v", second.State.DidResume, second.State.CurveID)))
+					Fail(harness.Verdict(req, "the second connection resumes (PSK) with an (EC)DHE key share and is served", first.Describe()+"; then "+second.Describe()+fmt.Sprintf(" resumed=%v group=%v", second.State.DidResume, second.State.CurveID)))
 				}
 			},
 		},

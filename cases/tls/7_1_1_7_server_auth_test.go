@@ -125,7 +125,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 			expectAttempts(req, "TLS connections", hs, 0, 0)
 			lasted := run.Clock.Spec(hs[0].end.Sub(hs[0].start))
 			if !run.Profile.Tolerance.Within(row.Timeout(), lasted) {
-				Fail(verdict(req, fmt.Sprintf("the vehicle closes the connection %s (spec time) after connecting", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("TLS connections", hs)))
+				Fail(harness.Verdict(req, fmt.Sprintf("the vehicle closes the connection %s (spec time) after connecting", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("TLS connections", hs)))
 			}
 		},
 	}, {
@@ -171,7 +171,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			noDataOnly(req, row, t0)
 			if n := len(fetches(t0, crlPath)); n != 0 {
-				Fail(verdict(req, "no CRL fetch for a certificate without CDP", fmt.Sprintf("%d fetches of %s", n, crlPath)))
+				Fail(harness.Verdict(req, "no CRL fetch for a certificate without CDP", fmt.Sprintf("%d fetches of %s", n, crlPath)))
 			}
 		},
 	}},
@@ -210,7 +210,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 				}
 			}
 			if tried == 0 || len(fetches(t0, crlPath)) == 0 || len(appData(t0)) == 0 {
-				Fail(verdict(req, "a connection to the first answer (127.0.0.2), then a CRL fetch from the second (127.0.0.1), then application data",
+				Fail(harness.Verdict(req, "a connection to the first answer (127.0.0.2), then a CRL fetch from the second (127.0.0.1), then application data",
 					fmt.Sprintf("%d connection(s) to 127.0.0.2, %d fetch(es) of %s, %d HTTP request(s)", tried, len(fetches(t0, crlPath)), crlPath, len(appData(t0)))))
 			}
 		},
@@ -227,7 +227,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 			expectAttempts(req, "fetches of "+crlPath, fs, row.RetryCount, row.RetryInterval())
 			for _, f := range fs {
 				if d := run.Clock.Spec(f.end.Sub(f.start)); !run.Profile.Tolerance.Within(row.Timeout(), d) {
-					Fail(verdict(req, fmt.Sprintf("each attempt waits %s (spec time)", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("fetches of "+crlPath, fs)))
+					Fail(harness.Verdict(req, fmt.Sprintf("each attempt waits %s (spec time)", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("fetches of "+crlPath, fs)))
 				}
 			}
 		},
@@ -285,7 +285,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			noDataOnly(req, row, t0)
 			if n := len(fetches(t0, crlPath)); n != 1 {
-				Fail(verdict(req, "exactly 1 fetch of "+crlPath, fmt.Sprintf("%d", n)))
+				Fail(harness.Verdict(req, "exactly 1 fetch of "+crlPath, fmt.Sprintf("%d", n)))
 			}
 		},
 	}},

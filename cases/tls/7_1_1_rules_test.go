@@ -53,7 +53,7 @@ func countFetches(t0 time.Time) int { return len(fetches(t0, crlPath)) }
 
 func expectFetchCount(req harness.Requirement, t0 time.Time, want int, what string) {
 	if got := fetches(t0, crlPath); len(got) != want {
-		Fail(verdict(req, fmt.Sprintf("%d fetch(es) of %s %s", want, crlPath, what), describeSpans("fetches of "+crlPath, fetchSpans(got))))
+		Fail(harness.Verdict(req, fmt.Sprintf("%d fetch(es) of %s %s", want, crlPath, what), describeSpans("fetches of "+crlPath, fetchSpans(got))))
 	}
 }
 
@@ -73,7 +73,7 @@ var ruleCases = func() []ruleCase {
 			body: func(ctx context.Context, req harness.Requirement) {
 				h := helloOf(upload(ctx))
 				if !slices.Equal(h.SupportedVersions, []uint16{tls.VersionTLS13}) {
-					Fail(verdict(req, "supported_versions = [TLS 1.3]", fmt.Sprintf("%x", h.SupportedVersions)))
+					Fail(harness.Verdict(req, "supported_versions = [TLS 1.3]", fmt.Sprintf("%x", h.SupportedVersions)))
 				}
 			},
 		},
@@ -83,7 +83,7 @@ var ruleCases = func() []ruleCase {
 			body: func(ctx context.Context, req harness.Requirement) {
 				h := helloOf(upload(ctx))
 				if h.ServerName != run.Profile.Center.Host {
-					Fail(verdict(req, "server_name "+run.Profile.Center.Host, fmt.Sprintf("%q", h.ServerName)))
+					Fail(harness.Verdict(req, "server_name "+run.Profile.Center.Host, fmt.Sprintf("%q", h.ServerName)))
 				}
 			},
 		},
@@ -97,7 +97,7 @@ var ruleCases = func() []ruleCase {
 					ok = ok && (p == "h2" || p == "http/1.1")
 				}
 				if !ok {
-					Fail(verdict(req, "ALPN offers http/1.1 and/or h2", fmt.Sprintf("%q", h.ALPN)))
+					Fail(harness.Verdict(req, "ALPN offers http/1.1 and/or h2", fmt.Sprintf("%q", h.ALPN)))
 				}
 			},
 		},
@@ -119,7 +119,7 @@ var ruleCases = func() []ruleCase {
 					if len(hs) > 0 {
 						neg = tls.CipherSuiteName(hs[0].CipherSuite)
 					}
-					Fail(verdict(req, "offer ⊆ {TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256}, AES-256 first; negotiated suite in it", fmt.Sprintf("offered %s; negotiated %s", suiteNames(h.CipherSuites), neg)))
+					Fail(harness.Verdict(req, "offer ⊆ {TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256}, AES-256 first; negotiated suite in it", fmt.Sprintf("offered %s; negotiated %s", suiteNames(h.CipherSuites), neg)))
 				}
 			},
 		},
@@ -131,7 +131,7 @@ var ruleCases = func() []ruleCase {
 				doc := spec.All()
 				for _, g := range h.SupportedCurves {
 					if !doc.GroupAllowed(groupName(g)) {
-						Fail(verdict(req, "supported_groups ⊆ secp384r1, secp521r1, x448, ffdhe4096+", fmt.Sprintf("%v", h.SupportedCurves)))
+						Fail(harness.Verdict(req, "supported_groups ⊆ secp384r1, secp521r1, x448, ffdhe4096+", fmt.Sprintf("%v", h.SupportedCurves)))
 					}
 				}
 			},
@@ -145,7 +145,7 @@ var ruleCases = func() []ruleCase {
 				powerCycle(ctx) // no session to resume: the new certificate is presented
 				t1 := uploadDelivered(ctx, req)
 				if hs := handshakes(t1); len(hs) == 0 || hs[0].Resumed {
-					Fail(verdict(req, "a full handshake with the RSA-3072 certificate", describeHandshakeFacts(hs)))
+					Fail(harness.Verdict(req, "a full handshake with the RSA-3072 certificate", describeHandshakeFacts(hs)))
 				}
 			},
 		},
@@ -168,7 +168,7 @@ var ruleCases = func() []ruleCase {
 				t1 := uploadDelivered(ctx, req)
 				hs := handshakes(t1)
 				if len(hs) == 0 || !hs[0].Resumed || hs[0].Group == 0 {
-					Fail(verdict(req, "the second connection resumed (PSK) with a key share (psk_dhe_ke)", describeHandshakeFacts(hs)))
+					Fail(harness.Verdict(req, "the second connection resumed (PSK) with a key share (psk_dhe_ke)", describeHandshakeFacts(hs)))
 				}
 			},
 		},
@@ -178,7 +178,7 @@ var ruleCases = func() []ruleCase {
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
 				if len(fetches(t0, "/intermediate.crl")) == 0 || len(fetches(t0, "/root.crl")) == 0 {
-					Fail(verdict(req, "fetches of /intermediate.crl (leaf) and /root.crl (intermediate CA)", describeSpans("fetches", fetchSpans(fetches(t0, "")))))
+					Fail(harness.Verdict(req, "fetches of /intermediate.crl (leaf) and /root.crl (intermediate CA)", describeSpans("fetches", fetchSpans(fetches(t0, "")))))
 				}
 			},
 		},
@@ -229,7 +229,7 @@ var ruleCases = func() []ruleCase {
 				uploadDelivered(ctx, req)
 				fs := fetches(t0, crlPath)
 				if len(fs) != 2 || !fs[1].Conditional || fs[1].Status != 304 {
-					Fail(verdict(req, "2 fetches: the second conditional, answered 304", describeFetches(fs)))
+					Fail(harness.Verdict(req, "2 fetches: the second conditional, answered 304", describeFetches(fs)))
 				}
 			},
 		},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/icoc-dev/icoc/fixtures/pki"
@@ -17,11 +16,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
-
-// requestIDs hands out a fresh request ID per upload.
-var requestIDs atomic.Uint32
-
-func init() { requestIDs.Store(uint32(time.Now().Unix()%1000000) + 500000) }
 
 // freshVehicle prepares a vehicle-DUT spec: the harness's TLS side back to
 // normal, HTTP/1.1 only (a new connection, hence a new handshake, per
@@ -48,7 +42,7 @@ func powerCycle(ctx context.Context) {
 // returns when it was asked.
 func upload(ctx context.Context) time.Time {
 	t0 := time.Now()
-	id := requestIDs.Add(1)
+	id := harness.NextRequestID()
 	Expect(run.TriggerUpload(ctx, bench.UploadTrigger{RealTime: false, Trigger: 'c', RequestID: id})).To(Succeed())
 	return t0
 }
@@ -109,11 +103,6 @@ func describeSpans(what string, ss []span) string {
 	return b.String()
 }
 
-// verdict is a failure message: requirement, expected, actual.
-func verdict(req harness.Requirement, expected, actual string) string {
-	return fmt.Sprintf("%s\nExpected:    %s\nActual:      %s", req, expected, strings.ReplaceAll(actual, "\n", "\n             "))
-}
-
 // expectAttempts checks that there were exactly 1+retries attempts, each
 // retry starting interval (spec time) after the previous one ended.
 func expectAttempts(req harness.Requirement, what string, ss []span, retries int, interval time.Duration) {
@@ -127,14 +116,14 @@ func expectAttempts(req harness.Requirement, what string, ss []span, retries int
 		ok = tol.Within(interval, run.Clock.Spec(ss[i].start.Sub(ss[i-1].end)))
 	}
 	if !ok {
-		Fail(verdict(req, exp, describeSpans(what, ss)))
+		Fail(harness.Verdict(req, exp, describeSpans(what, ss)))
 	}
 }
 
 // expectNoAppData checks that no application data reached the center.
 func expectNoAppData(req harness.Requirement, since time.Time) {
 	if got := appData(since); len(got) > 0 {
-		Fail(verdict(req, "no application data (the DUT must not communicate)", fmt.Sprintf("%d HTTP request(s), the first %s %s", len(got), got[0].Method, got[0].Path)))
+		Fail(harness.Verdict(req, "no application data (the DUT must not communicate)", fmt.Sprintf("%d HTTP request(s), the first %s %s", len(got), got[0].Method, got[0].Path)))
 	}
 }
 
@@ -147,7 +136,7 @@ func expectAppData(ctx context.Context, req harness.Requirement, since time.Time
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	Fail(verdict(req, fmt.Sprintf("application data within %v (spec time)", within), "none; handshakes:\n"+describeHandshakes(handshakes(since))))
+	Fail(harness.Verdict(req, fmt.Sprintf("application data within %v (spec time)", within), "none; handshakes:\n"+describeHandshakes(handshakes(since))))
 }
 
 func describeHandshakes(hs []center.HandshakeInfo) string {

@@ -49,7 +49,6 @@ type Vehicle struct {
 	power          context.Context // ends at +B OFF
 	powerOff       context.CancelFunc
 	epoch          uint64 // power cycles so far
-	powerLoss      []func()
 
 	http   *session
 	pushes pushLog
@@ -151,14 +150,6 @@ func (v *Vehicle) VIN() string {
 	return v.vin
 }
 
-// OnPowerLoss registers f to run at every +B OFF, after the vehicle has
-// dropped its volatile state; f runs on the bus goroutine and must not block.
-func (v *Vehicle) OnPowerLoss(f func()) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.powerLoss = append(v.powerLoss, f)
-}
-
 var powerLossHooks []func(*Vehicle)
 
 // registerPowerLossHook adds a hook that runs for every vehicle at +B OFF
@@ -254,7 +245,6 @@ func (v *Vehicle) setIgnition(i bench.Ignition, at time.Time) {
 	}
 	v.logf("vehicle: %s -> %s", prev, i)
 	v.ignition = i
-	var hooks []func()
 	switch {
 	case i == bench.BOff:
 		// +B OFF: the unit loses power and with it everything volatile: the
@@ -266,7 +256,6 @@ func (v *Vehicle) setIgnition(i bench.Ignition, at time.Time) {
 		v.stopPeriodic()
 		v.periodicQueued = false
 		v.epoch++
-		hooks = append(hooks, v.powerLoss...)
 	case prev == bench.BOff:
 		v.power, v.powerOff = context.WithCancel(v.runCtx)
 	}
@@ -277,9 +266,6 @@ func (v *Vehicle) setIgnition(i bench.Ignition, at time.Time) {
 	v.mu.Unlock()
 	for _, h := range powerLossHooks {
 		h(v)
-	}
-	for _, h := range hooks {
-		h()
 	}
 	if igOff {
 		// Appendix 1 §2 trigger identifier f: the upload IG-OFF launched.
