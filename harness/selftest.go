@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/icoc-dev/icoc/harness/report"
+	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/simulator/vehicle"
 	"github.com/onsi/ginkgo/v2/types"
 )
 
@@ -27,14 +29,28 @@ type QuirkCase struct {
 	Specs []string
 }
 
-// QuirkResult is one line of reports/quirks.json.
+// VariantCase pairs a variant of the reference simulators (another choice
+// the clause allows, registered with quirk.Info.Variant) with the specs that
+// must pass when it is switched on: the proof that those specs judge the
+// clause, not the reference simulator's habits.
+type VariantCase struct {
+	Variant string
+	Specs   []string
+}
+
+// QuirkResult is one line of reports/quirks.json or reports/variants.json.
 type QuirkResult struct {
-	Suite  string `json:"suite"`
-	Quirk  string `json:"quirk"`
-	Spec   string `json:"spec"`
-	Caught bool   `json:"caught"`
-	// State is the spec's Ginkgo state under the quirk ("failed" when caught).
+	Suite string `json:"suite"`
+	// Quirk is the quirk's or the variant's name.
+	Quirk string `json:"quirk"`
+	Spec  string `json:"spec"`
+	// Caught is true for a quirk the spec caught (the spec failed and its
+	// failure explained itself), and for a variant the spec passed.
+	Caught bool `json:"caught"`
+	// State is the spec's Ginkgo state under the quirk or variant.
 	State string `json:"state"`
+	// Why says what went wrong when Caught is false.
+	Why string `json:"why,omitempty"`
 }
 
 // selfTestParallelism is how many child runs go at once: ICOC_SELFTEST_PARALLEL,
@@ -46,8 +62,9 @@ func selfTestParallelism() int {
 	return 2
 }
 
-// EnvSkipSelfTest, when set, makes RunQuirkSelfTest and CheckSpecNames skip:
-// the conformance command sets it so a conformance run runs specs only.
+// EnvSkipSelfTest, when set, makes RunQuirkSelfTest, RunVariantSelfTest and
+// CheckSpecNames skip: the conformance command sets it so a conformance run
+// runs specs only.
 const EnvSkipSelfTest = "ICOC_SKIP_SELFTEST"
 
 // inChild reports whether this process is a child run of the self-test.
@@ -57,13 +74,58 @@ func inChild() bool { return *flagQuirks != "" || os.Getenv("ICOC_SELFTEST_CHILD
 // with the quirk switched on (ICOC_QUIRKS; a quirk of the reference center,
 // which the sim suite starts as the center DUT, carries the prefix
 // CenterQuirkPrefix, "center.", every other one is the reference
-// vehicle's) and only the case's specs focused, and checks
-// that every one of them failed. It writes the outcome into
-// reports/quirks.json (merged with other suites' lines) and fails the test
-// for each quirk that went uncaught.
+// vehicle's) and only the case's specs focused, and checks that every one
+// of them failed with a failure that explains itself (Explained). It writes
+// the outcome into reports/quirks.json (merged with other suites' lines)
+// and fails the test for each quirk that went uncaught.
 func RunQuirkSelfTest(t *testing.T, suite string, cases []QuirkCase) {
+	sc := make([]selfTestCase, len(cases))
+	for i, c := range cases {
+		sc[i] = selfTestCase{name: c.Quirk, specs: c.Specs}
+		if isVariant(c.Quirk) {
+			t.Errorf("quirk case %s: that is a variant (an allowed choice); list it in the suite's VariantCases", c.Quirk)
+			sc[i].specs = nil
+		}
+	}
+	runSelfTest(t, "quirks", suite, sc, true)
+}
+
+// RunVariantSelfTest is the mirror of RunQuirkSelfTest: for each case it
+// runs the suite's specs again with the variant switched on and checks that
+// every one of them passed. It writes reports/variants.json and fails the
+// test for each spec that failed a conformant variant.
+func RunVariantSelfTest(t *testing.T, suite string, cases []VariantCase) {
+	sc := make([]selfTestCase, len(cases))
+	for i, c := range cases {
+		sc[i] = selfTestCase{name: c.Variant, specs: c.Specs}
+		if !isVariant(c.Variant) {
+			t.Errorf("variant case %s: no simulator registers a variant of that name", c.Variant)
+			sc[i].specs = nil
+		}
+	}
+	runSelfTest(t, "variants", suite, sc, false)
+}
+
+// isVariant reports whether a name of ICOC_QUIRKS is a registered variant
+// of the simulator it addresses.
+func isVariant(name string) bool {
+	if c, ok := strings.CutPrefix(name, CenterQuirkPrefix); ok {
+		return center.IsVariant(c)
+	}
+	return vehicle.IsVariant(name)
+}
+
+type selfTestCase struct {
+	name  string
+	specs []string
+}
+
+// runSelfTest runs each case's specs in a child with ICOC_QUIRKS=name;
+// wantFail says whether the specs must fail (quirks) or pass (variants).
+// kind names the report file (reports/<kind>.json).
+func runSelfTest(t *testing.T, kind, suite string, cases []selfTestCase, wantFail bool) {
 	if os.Getenv(EnvSkipSelfTest) != "" || inChild() {
-		t.Skip("quirk self-test skipped inside a conformance run")
+		t.Skip(kind + " self-test skipped inside a conformance run")
 	}
 	// Children run a few at a time: each is its own process with its own
 	// simulators and bus, and mostly waits on spec time.
@@ -72,8 +134,8 @@ func RunQuirkSelfTest(t *testing.T, suite string, cases []QuirkCase) {
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i, c := range cases {
-		if len(c.Specs) == 0 {
-			t.Errorf("quirk %s: no spec names it", c.Quirk)
+		if len(c.specs) == 0 {
+			t.Errorf("%s %s: no spec named", kind, c.name)
 			continue
 		}
 		wg.Add(1)
@@ -81,21 +143,28 @@ func RunQuirkSelfTest(t *testing.T, suite string, cases []QuirkCase) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rep, err := runChild(t, []string{"ICOC_QUIRKS=" + c.Quirk}, "-ginkgo.focus="+focusOf(c.Specs))
+			rep, err := runChild(t, []string{"ICOC_QUIRKS=" + c.name}, "-ginkgo.focus="+focusOf(c.specs))
 			if err != nil {
-				t.Errorf("quirk %s: %v", c.Quirk, err)
+				t.Errorf("%s %s: %v", kind, c.name, err)
 				return
 			}
-			for _, name := range c.Specs {
-				r := QuirkResult{Suite: suite, Quirk: c.Quirk, Spec: name, State: "not run"}
+			for _, name := range c.specs {
+				r := QuirkResult{Suite: suite, Quirk: c.name, Spec: name, State: "not run"}
 				for _, sr := range rep.SpecReports {
 					if sr.LeafNodeType == types.NodeTypeIt && sr.LeafNodeText == name {
 						r.State = sr.State.String()
-						r.Caught = sr.State == types.SpecStateFailed
+						r.Caught, r.Why = judgeChild(sr, wantFail)
 					}
 				}
+				if r.State == "not run" {
+					r.Why = "the spec did not run (is its name right?)"
+				}
 				if !r.Caught {
-					t.Errorf("quirk %s not caught by %s: the spec ended %s", c.Quirk, name, r.State)
+					if wantFail {
+						t.Errorf("quirk %s not caught by %s: %s", c.name, name, r.Why)
+					} else {
+						t.Errorf("variant %s (an allowed choice) failed by %s: %s", c.name, name, r.Why)
+					}
 				}
 				perCase[i] = append(perCase[i], r)
 			}
@@ -106,9 +175,50 @@ func RunQuirkSelfTest(t *testing.T, suite string, cases []QuirkCase) {
 	for _, rs := range perCase {
 		results = append(results, rs...)
 	}
-	if err := mergeQuirkResults(suite, results); err != nil {
-		t.Errorf("writing reports/quirks.json: %v", err)
+	if err := mergeSelfTestResults(kind, suite, results); err != nil {
+		t.Errorf("writing reports/%s.json: %v", kind, err)
 	}
+}
+
+// judgeChild says whether one spec of a child run did what its case wants:
+// fail with an explained failure (a quirk), or pass (a variant).
+func judgeChild(sr types.SpecReport, wantFail bool) (bool, string) {
+	if !wantFail {
+		if sr.State == types.SpecStatePassed {
+			return true, ""
+		}
+		return false, fmt.Sprintf("the spec ended %s: %s", sr.State, firstLines(sr.Failure.Message, 12))
+	}
+	if sr.State != types.SpecStateFailed {
+		return false, fmt.Sprintf("the spec ended %s, not failed: %s", sr.State, firstLines(sr.Failure.Message, 6))
+	}
+	if why := Unexplained(sr.Failure.Message); why != "" {
+		return false, "the spec failed without explaining itself (" + why + "): " + firstLines(sr.Failure.Message, 12)
+	}
+	return true, ""
+}
+
+// Unexplained returns why a failure message does not explain itself, or ""
+// when it does: every failure must cite its requirement (Requirement.String,
+// which carries the clause and the rule) and must not be a bare boolean
+// assertion that says nothing of what was observed.
+func Unexplained(msg string) string {
+	switch {
+	case !strings.Contains(msg, "Requirement: "):
+		return "no \"Requirement:\" with the clause"
+	case strings.Contains(msg, "<bool>: false\nto be true"), strings.Contains(msg, "<bool>: true\nto be false"),
+		strings.Contains(msg, "Expected true to be false"), strings.Contains(msg, "Expected false to be true"):
+		return "a bare boolean assertion: what was observed is not said"
+	}
+	return ""
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // CheckSpecNames dry-runs the suite and checks that every spec's name starts
@@ -189,9 +299,9 @@ func runChild(t *testing.T, env []string, args ...string) (types.Report, error) 
 	return reps[0], nil
 }
 
-// mergeQuirkResults replaces this suite's lines in reports/quirks.json,
+// mergeSelfTestResults replaces this suite's lines in reports/<kind>.json,
 // keeping other suites' lines, under a file lock (suites run in parallel).
-func mergeQuirkResults(suite string, results []QuirkResult) error {
+func mergeSelfTestResults(kind, suite string, results []QuirkResult) error {
 	root, err := RepoRoot()
 	if err != nil {
 		return err
@@ -200,7 +310,7 @@ func mergeQuirkResults(suite string, results []QuirkResult) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".quirks.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(dir, "."+kind+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return err
 	}
@@ -209,7 +319,7 @@ func mergeQuirkResults(suite string, results []QuirkResult) error {
 		return err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	path := filepath.Join(dir, "quirks.json")
+	path := filepath.Join(dir, kind+".json")
 	var all []QuirkResult
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &all); err != nil {

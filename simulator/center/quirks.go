@@ -21,3 +21,7 @@ func QuirkNames() []string { return quirks.Names() }
 
 // ParseQuirks parses the center's quirks ("name" or "name=value").
 func ParseQuirks(list []string) (Quirks, error) { return quirks.Parse(list) }
+
+// IsVariant reports whether name ("name" or "name=value") is a variant of
+// the center (an allowed choice) rather than a quirk.
+func IsVariant(name string) bool { return quirks.IsVariant(name) }

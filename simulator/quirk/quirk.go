@@ -1,7 +1,10 @@
-// Package quirk is the switchboard of the reference simulators' quirks: a
-// quirk makes a simulator break exactly one clause, so that the harness's
-// self-test can prove the spec for that clause fails. Each simulator keeps a
-// Registry; each of its files registers the quirks it implements.
+// Package quirk is the switchboard of the reference simulators' quirks and
+// variants. A quirk makes a simulator break exactly one clause, so that the
+// harness's self-test can prove the spec for that clause fails. A variant
+// makes the simulator take another choice its clause allows, so that the
+// variant self-test can prove the spec passes every conformant device. Each
+// simulator keeps one Registry for both; each of its files registers what
+// it implements.
 package quirk
 
 import (
@@ -12,11 +15,16 @@ import (
 	"sync"
 )
 
-// Info describes one quirk.
+// Info describes one quirk or variant.
 type Info struct {
 	Name   string
 	Clause string
+	// Breaks says what a quirk breaks; for a variant, which allowed choice
+	// it makes instead of the simulator's default.
 	Breaks string
+	// Variant is true for a variant: a conformant behaviour the clause
+	// allows, under which every spec of the clause must pass.
+	Variant bool
 	// Arg is the kind of value after '=': "" (none), "int", "float" (> 0)
 	// or "string".
 	Arg string
@@ -149,6 +157,13 @@ func (q Set) String(name string) string {
 		return ""
 	}
 	return vs[len(vs)-1]
+}
+
+// IsVariant reports whether name ("name" or "name=value") is a registered
+// variant.
+func (r *Registry) IsVariant(name string) bool {
+	name, _, _ = strings.Cut(name, "=")
+	return r.Known()[name].Variant
 }
 
 // Names lists the active quirks, or "none".
