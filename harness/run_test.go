@@ -60,9 +60,19 @@ func listen(t *testing.T, r *Run) *busListener {
 
 // A DUT that joins the bus after the run started learns the ignition state
 // and the VIN from the broadcast, which runs from the start; a later
-// ignition change is broadcast too.
+// ignition change is broadcast too. On the emulator (can.udp) and on the
+// harness's CAN hub (can.hub).
 func TestBroadcastFromStartReachesLateDUT(t *testing.T) {
-	useProfile(t, "testdata/profiles/bench-scaled-declared.yaml")
+	for _, c := range []struct{ bus, profile string }{
+		{"emulator", "testdata/profiles/bench-scaled-declared.yaml"},
+		{"hub", "testdata/profiles/bench-hub.yaml"},
+	} {
+		t.Run(c.bus, func(t *testing.T) { broadcastReachesLateDUT(t, c.profile) })
+	}
+}
+
+func broadcastReachesLateDUT(t *testing.T, profile string) {
+	useProfile(t, profile)
 	r, err := Start()
 	if err != nil {
 		t.Fatal(err)

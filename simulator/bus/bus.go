@@ -63,7 +63,11 @@ func (c Config) HowToJoin() string {
 	case c.Hub != "":
 		return "CAN hub at udp://" + c.Hub + ": send an empty UDP datagram to join (the hub answers with an empty one), then one 16-byte SocketCAN can_frame per datagram each way; a 1-byte \"L\" leaves"
 	}
-	return "UDP multicast emulator, group udp://" + c.UDP + " on this host's loopback interface: join the group there (multicast loop on) and send and receive one 16-byte SocketCAN can_frame per datagram"
+	on := "this host"
+	if ifi, err := MulticastInterface(); err == nil {
+		on = "interface " + ifi.Name + " of this host"
+	}
+	return "UDP multicast emulator, group udp://" + c.UDP + " on " + on + ": join the group there (TTL 0, multicast loop on) and send and receive one 16-byte SocketCAN can_frame per datagram"
 }
 
 // Validate reports a config that names no bus or more than one.
@@ -117,11 +121,14 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 		}
 		return &Conn{l: h, cfg: cfg}, nil
 	}
-	network, addr := "udp", cfg.UDP
-	if cfg.Interface != "" {
-		network, addr = "can", cfg.Interface
+	if cfg.UDP != "" {
+		m, err := dialMulticast(cfg.UDP)
+		if err != nil {
+			return nil, fmt.Errorf("open CAN bus %s: %w", cfg, err)
+		}
+		return &Conn{l: m, cfg: cfg}, nil
 	}
-	c, err := socketcan.DialContext(ctx, network, addr)
+	c, err := socketcan.DialContext(ctx, "can", cfg.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("open CAN bus %s: %w", cfg, err)
 	}
@@ -157,7 +164,7 @@ func (c *Conn) Config() Config { return c.cfg }
 // Close closes the connection; a blocked Receive returns false.
 func (c *Conn) Close() error { return c.l.Close() }
 
-// scLink is a SocketCAN interface or the library's multicast emulator.
+// scLink is a SocketCAN interface.
 type scLink struct {
 	conn net.Conn
 	rx   *socketcan.Receiver
