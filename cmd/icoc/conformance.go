@@ -145,8 +145,9 @@ func preflight(p *harness.Profile) error {
 
 // planNotRun finds the Ginkgo suites the run meant to run (suites, as
 // package patterns) that did not run or left no report, and dry-runs them
-// (same focus and profile) into report.PlanFile in outDir, so the matrix
-// counts their specs. It writes nothing when every suite ran.
+// (same focus and profile; "" passes no profile flag) into report.PlanFile
+// in outDir, so the matrix counts their specs. It writes nothing when every
+// suite ran.
 func planNotRun(root, outDir, reportJSON string, suites []string, focus, profile string, stderr io.Writer) error {
 	reports, err := report.Load(reportJSON)
 	if err != nil {
@@ -177,7 +178,9 @@ func planNotRun(root, outDir, reportJSON string, suites []string, focus, profile
 		args = append(args, "--focus="+focus)
 	}
 	args = append(args, missing...)
-	args = append(args, "--", "-icoc.profile="+profile)
+	if profile != "" {
+		args = append(args, "--", "-icoc.profile="+profile)
+	}
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	var out bytes.Buffer
