@@ -40,6 +40,7 @@ func main() {
 	flag.StringVar(&cfg.Revocation.Addr, "revocation-addr", "", "address (host:port) to dial for every CRL and OCSP fetch instead of the CDP/OCSP hosts (like a hosts-file entry for crl.icoc.test and ocsp.icoc.test)")
 	specFile := flag.String("spec", "", "YAML file of the register's readings (the keys of a DUT profile's spec: section, spec/INTERPRETATIONS.md); default: the register's")
 	flag.BoolVar(&cfg.Push, "push", false, "keep a push connection to the center (7.2.3.9.2)")
+	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
 	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
 	flag.Parse()
