@@ -194,6 +194,7 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 		ClientAuth:       clientAuth,
 		CurvePreferences: curves,
 		NextProtos:       []string{"http/1.1"},
+		KeyLogWriter:     c.KeyLogWriter,
 	}
 	tc.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		ch := ClientHello{At: time.Now(), ServerName: h.ServerName, SupportedVersions: h.SupportedVersions,

@@ -3,6 +3,7 @@ package center
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -47,6 +48,12 @@ type Config struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Logf, when set, receives one line per notable event.
 	Logf func(format string, args ...any) `yaml:"-"`
+	// KeyLogWriter, when set, receives the TLS secrets of every connection
+	// the center (and each frontend of ListenTLS) accepts, in the NSS key
+	// log format (SSLKEYLOGFILE), so a capture of the traffic can be
+	// decrypted (crypto/tls Config.KeyLogWriter). For evidence only: it
+	// weakens the connections' secrecy.
+	KeyLogWriter io.Writer `yaml:"-"`
 }
 
 // NewDefaultConfig returns a Config with every field but the certificate

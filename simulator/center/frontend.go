@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,9 @@ func (s *Server) ListenTLS(addr string, alpn ...string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("center listen on %s: %w", addr, err)
 	}
+	frontendMu.Lock()
+	frontendAddrs.Store(s, append(s.FrontendAddrs(), ln.Addr().String()))
+	frontendMu.Unlock()
 	conf := s.tls.Clone()
 	base := s.tls.GetConfigForClient
 	protos := append([]string(nil), alpn...)
@@ -38,6 +42,24 @@ func (s *Server) ListenTLS(addr string, alpn ...string) (net.Listener, error) {
 		return c, nil
 	}
 	return newHandshakeListener(ln, s, conf), nil
+}
+
+// frontendAddrs maps a Server to the addresses its ListenTLS listeners
+// were given (kept outside Server so frontends need no field of their own).
+var (
+	frontendMu    sync.Mutex
+	frontendAddrs sync.Map // *Server -> []string
+)
+
+// FrontendAddrs returns the addresses of every listener ListenTLS made, in
+// the order they were made (closed ones included): with Addr, every port
+// the center's protocols listen on, e.g. for a capture filter.
+func (s *Server) FrontendAddrs() []string {
+	v, ok := frontendAddrs.Load(s)
+	if !ok {
+		return nil
+	}
+	return append([]string(nil), v.([]string)...)
 }
 
 // ConnFacts returns what the hooks were told of a connection handed out by
