@@ -65,7 +65,7 @@ func CANData(n int, salt uint16) []can.Frame {
 // each frame went out.
 func (r *Run) SendPaced(ctx context.Context, load float64, frames []can.Frame) ([]SentFrame, error) {
 	p := &bus.Pacer{Bitrate: r.Profile.CAN.bitrate(), Load: load}
-	at, err := p.Transmit(ctx, r.Bus, frames)
+	at, err := p.Transmit(ctx, r.tx(), frames)
 	out := make([]SentFrame, len(at))
 	for i := range at {
 		out[i] = SentFrame{Frame: frames[i], At: at[i]}

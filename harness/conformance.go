@@ -46,6 +46,9 @@ func SetUpSuite(run **Run, opts ...Option) bool {
 	var started time.Time
 	ginkgo.BeforeEach(func() {
 		started = time.Now()
+		if *run != nil {
+			(*run).beginSpec()
+		}
 		if *run != nil && (*run).Center != nil {
 			(*run).Faults.Reset()
 			(*run).Center.SetALPN(defaultALPN...)
@@ -58,6 +61,7 @@ func SetUpSuite(run **Run, opts ...Option) bool {
 		(*run).Faults.Reset()
 		covered := (*run).Clock.Spec(time.Since(started))
 		ginkgo.AddReportEntry(report.EntrySpecTime, covered.Seconds(), ginkgo.ReportEntryVisibilityNever)
+		(*run).endSpec(ginkgo.CurrentSpecReport())
 	})
 	return true
 }

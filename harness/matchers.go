@@ -79,11 +79,13 @@ func (m *retryMatcher) Match(actual any) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("FollowRetryPattern wants []harness.Attempt, got %T", actual)
 	}
+	defer func() { noteTimeline(m, retryChart(m.req, m.p, attempts, m.why, time.Now())) }()
 	if groups := ByRequest(attempts); len(groups) > 1 {
 		// Another request is not a retry: judging it as one would fail a
 		// DUT for starting a new upload right after a failed one.
 		return false, fmt.Errorf("FollowRetryPattern judges the attempts of one request; got %d requests (%s, ...): split them with harness.ByRequest", len(groups), groups[0][0].Key)
 	}
+	m.why = ""
 	if len(attempts) != m.p.Retries+1 {
 		m.why = fmt.Sprintf("%d attempts", len(attempts))
 		return false, nil

@@ -64,6 +64,8 @@ type Run struct {
 	uplink string
 	// TLS is the TLS side of the run (run_tls.go).
 	TLS *TLSRun
+	// evidence is the run's wire evidence (evidence.go).
+	evidence *evidence
 
 	mu sync.Mutex
 	// silent: nothing is broadcast until the first Ignition (WithSilentBus).
@@ -110,6 +112,9 @@ func Start(opts ...Option) (*Run, error) {
 		return nil, fmt.Errorf("profile %s spec: %w", p.Source, err)
 	}
 	r := &Run{Profile: p, Spec: doc, Clock: p.Clock, Recorder: NewRecorder(), Faults: center.NewFaultPlan(), Transport: "loopback", Quirks: quirks}
+	if r.evidence, err = newEvidence(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	if err := r.start(ctx, o); err != nil {
@@ -135,6 +140,7 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
 		applySpecToCenter(&cc, p.Spec)
 		cc.Logf = r.logf
+		cc.KeyLogWriter = r.KeyLogWriter()
 		c, err := center.New(cc)
 		if err != nil {
 			return err
@@ -159,6 +165,7 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 	}
 	r.Bus = conn
 	r.announce(busCfg)
+	r.startEvidence(ctx)
 	// The body ECU's broadcast runs from the start: IG-ON (unless a command
 	// or the operator switches the ignition: the first Ignition does) and
 	// the VIN, before the DUT is even started, so a DUT that attaches late
@@ -215,11 +222,11 @@ func (r *Run) broadcast(ctx context.Context) {
 		r.mu.Unlock()
 		if !silent {
 			for _, f := range ign {
-				_ = r.Bus.TransmitFrame(ctx, f)
+				_ = r.tx().TransmitFrame(ctx, f)
 			}
 			if i != bench.BOff {
 				for _, f := range vin {
-					_ = r.Bus.TransmitFrame(ctx, f)
+					_ = r.tx().TransmitFrame(ctx, f)
 				}
 			}
 		}
@@ -257,6 +264,7 @@ func (r *Run) Stop() {
 		r.vehErr = nil
 	}
 	r.stopHost()
+	r.stopEvidence()
 	if r.Bus != nil {
 		_ = r.Bus.Close()
 	}
@@ -272,7 +280,7 @@ func (r *Run) Stop() {
 // Send puts frames on the DUT's bus, in order.
 func (r *Run) Send(ctx context.Context, frames ...can.Frame) error {
 	for _, f := range frames {
-		if err := r.Bus.TransmitFrame(ctx, f); err != nil {
+		if err := r.tx().TransmitFrame(ctx, f); err != nil {
 			return fmt.Errorf("CAN stimulus %v: %w", f, err)
 		}
 	}

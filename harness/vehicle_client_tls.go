@@ -85,6 +85,7 @@ func (r *Run) VisitCenterDUT(ctx context.Context, id ClientIdentity, o VisitOpti
 		CurvePreferences:   []tls.CurveID{tls.CurveP384},
 		NextProtos:         []string{"http/1.1"},
 		ClientSessionCache: o.Sessions,
+		KeyLogWriter:       r.KeyLogWriter(),
 	}
 	if id.ChainFile != "" {
 		c, err := tls.LoadX509KeyPair(id.ChainFile, id.KeyFile)

@@ -355,6 +355,16 @@ func (s *Sniffer) Prune(t time.Time) {
 	s.packets = kept
 }
 
+// Oldest is the time of the oldest packet kept (zero when none is).
+func (s *Sniffer) Oldest() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.packets) == 0 {
+		return time.Time{}
+	}
+	return s.packets[0].At
+}
+
 // Interface names an interface index seen in the capture.
 func (s *Sniffer) Interface(ifindex int) string {
 	s.mu.Lock()

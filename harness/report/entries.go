@@ -10,6 +10,8 @@
 // for a phase it could not run).
 package report
 
+import "strings"
+
 // EntryRun is the name of the report entry the harness attaches once per
 // suite, in a BeforeSuite node. Its value is a RunMetadata; Ginkgo stores it
 // as JSON in ReportEntryValue.AsJSON and this package decodes it from there.
@@ -65,4 +67,51 @@ type CertFingerprint struct {
 	Name string `json:"name"`
 	// SHA256 is the hex SHA-256 digest of the certificate's DER bytes.
 	SHA256 string `json:"sha256"`
+}
+
+// EntryEvidence is the name of the report entry the harness attaches to a
+// spec whose wire evidence it kept (a failed spec, or every spec on
+// request). Its value is an Evidence; the matrix links each file from the
+// spec's row.
+const EntryEvidence = "icoc.evidence"
+
+// Evidence kinds, in the order the matrix lists them.
+const (
+	EvidenceCapture  = "capture"
+	EvidenceKeyLog   = "keylog"
+	EvidenceCAN      = "can"
+	EvidenceTimeline = "timeline"
+	EvidenceReadme   = "readme"
+)
+
+// Evidence lists the files kept for one spec. The JSON field names are the
+// contract between the harness and this package.
+type Evidence struct {
+	// Files are the files, each once.
+	Files []EvidenceFile `json:"files"`
+	// Notes say what could not be kept and why (no capture without
+	// CAP_NET_RAW, say), or what a file lacks.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// EvidenceFile is one file of a spec's evidence.
+type EvidenceFile struct {
+	// Kind is one of the Evidence... kinds.
+	Kind string `json:"kind"`
+	// Path is slash-separated and relative to the directory the matrix is
+	// written to (the reports directory), so links work from it.
+	Path string `json:"path"`
+	// Title is what the link says, e.g. "capture (pcapng)".
+	Title string `json:"title"`
+}
+
+// String lists the files and notes, one per line (Ginkgo prints it beside
+// a failure).
+func (e Evidence) String() string {
+	var lines []string
+	for _, f := range e.Files {
+		lines = append(lines, f.Title+": "+f.Path)
+	}
+	lines = append(lines, e.Notes...)
+	return strings.Join(lines, "\n")
 }

@@ -26,6 +26,10 @@ const (
 	goldenMDNoW    = "testdata/conformance-nowaivers.golden.md"
 	goldenStopped  = "testdata/conformance-stopped.golden.md"
 	goldenNoPlan   = "testdata/conformance-stopped-noplan.golden.md"
+	fixtureGrid    = "testdata/report-grid.json"
+	goldenGridMD   = "testdata/conformance-grid.golden.md"
+	goldenGridHTML = "testdata/conformance-grid.golden.html"
+	goldenTimeline = "testdata/timeline.golden.svg"
 )
 
 func fixtureMatrix(t *testing.T, withWaivers bool) Matrix {
@@ -91,6 +95,8 @@ func TestGolden(t *testing.T) {
 		{"markdown without waivers", false, goldenMDNoW, func(m Matrix, b *bytes.Buffer) error { return m.Markdown(b) }},
 		{"stopped run with plan", false, goldenStopped, func(m Matrix, b *bytes.Buffer) error { return m.Markdown(b) }},
 		{"stopped run without plan", false, goldenNoPlan, func(m Matrix, b *bytes.Buffer) error { return m.Markdown(b) }},
+		{"grids markdown", false, goldenGridMD, func(m Matrix, b *bytes.Buffer) error { return m.Markdown(b) }},
+		{"grids html", false, goldenGridHTML, func(m Matrix, b *bytes.Buffer) error { return m.HTML(b) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			build := func() Matrix { return fixtureMatrix(t, tc.waivers) }
@@ -99,6 +105,14 @@ func TestGolden(t *testing.T) {
 				build = func() Matrix { return stoppedMatrix(t, true) }
 			case goldenNoPlan:
 				build = func() Matrix { return stoppedMatrix(t, false) }
+			case goldenGridMD, goldenGridHTML:
+				build = func() Matrix {
+					reports, err := Load(fixtureGrid)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return Build(reports, nil)
+				}
 			}
 			var first []byte
 			// Render from scratch several times: map order must not show.
@@ -116,4 +130,32 @@ func TestGolden(t *testing.T) {
 			checkGolden(t, tc.path, first)
 		})
 	}
+}
+
+// sampleChart is a failed retry judgement: 503 answered, retried once in
+// its window, then a second retry far too late.
+func sampleChart() TimelineChart {
+	return TimelineChart{
+		Title:    "7.2.2.4 Table 7-8 row 503 (Retry Yes); 7.2.2.6 upload-realtime; HTTP/1.1",
+		Expected: "exactly 3 attempts (1 + 2 retries), each retry 3s -600ms/+1.6s (spec time) after the previous answer",
+		Verdict:  "retry #2 came 9.40s (spec time) after the answer to attempt #2",
+		Windows: []ChartSpan{
+			{From: 2.45, To: 4.65, Label: "retry 1: 3s -600ms/+1.6s after answer #1"},
+			{From: 5.5, To: 7.7, Label: "retry 2: 3s -600ms/+1.6s after answer #2"},
+		},
+		Attempts: []ChartAttempt{
+			{At: 0, Answered: 0.05, Label: "#1 503", OK: true},
+			{At: 3.1, Answered: 3.1, Label: "#2 503", OK: true},
+			{At: 12.5, Answered: -1, Label: "#3 not answered yet", OK: false},
+		},
+		End: 16,
+	}
+}
+
+func TestTimelineSVGGolden(t *testing.T) {
+	got := sampleChart().SVG()
+	if !bytes.Equal(got, sampleChart().SVG()) {
+		t.Fatal("SVG is not deterministic")
+	}
+	checkGolden(t, goldenTimeline, got)
 }

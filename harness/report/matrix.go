@@ -91,6 +91,9 @@ type Row struct {
 	// Name is the spec's full text as Ginkgo reports it (containers and leaf
 	// joined by spaces); it is what --focus matches.
 	Name string
+	// Text is the spec's own words: the text that carries its bracket ID
+	// (the leaf, else the container), without the ID.
+	Text string
 	// Verdict is what the matrix shows.
 	Verdict Verdict
 	// Outcome is the verdict before waivers were applied.
@@ -124,6 +127,9 @@ type Row struct {
 	// in report order: parts of the spec that did not run, whatever its
 	// verdict.
 	PhasesNotRun []string
+	// Evidence is the spec's EntryEvidence (its files merged when attached
+	// more than once); nil when none was kept.
+	Evidence *Evidence
 }
 
 // Failing reports whether the spec itself did not pass, waiver or not: its
@@ -611,6 +617,26 @@ func specID(sr types.SpecReport) (id, clause, item string, ok bool) {
 	return "", "", "", false
 }
 
+// specText is the text that carries the spec's bracket ID, without it.
+func specText(sr types.SpecReport) string {
+	texts := append([]string{sr.LeafNodeText}, reversed(sr.ContainerHierarchyTexts)...)
+	for _, t := range texts {
+		if _, _, _, ok := ParseID(t); ok {
+			_, rest, _ := strings.Cut(t, "]")
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
+
+func reversed(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
+
 func outcome(sr types.SpecReport) Verdict {
 	switch sr.State {
 	case types.SpecStatePassed:
@@ -645,6 +671,7 @@ func specRow(si int, rep types.Report, sr types.SpecReport) Row {
 	id, clause, item, ok := specID(sr)
 	if ok {
 		r.ID, r.Clause, r.Case = id, clause, item
+		r.Text = specText(sr)
 	} else {
 		r.Flags = append(r.Flags, FlagUnidentified)
 	}
@@ -677,6 +704,20 @@ func specRow(si int, rep types.Report, sr types.SpecReport) Row {
 			phase = "a phase (unnamed)"
 		}
 		r.PhasesNotRun = append(r.PhasesNotRun, phase)
+	}
+	for _, e := range sr.ReportEntries {
+		if e.Name != EntryEvidence {
+			continue
+		}
+		var ev Evidence
+		if err := json.Unmarshal([]byte(entryJSON(e)), &ev); err != nil {
+			ev.Notes = []string{fmt.Sprintf("unreadable %s entry: %v", EntryEvidence, err)}
+		}
+		if r.Evidence == nil {
+			r.Evidence = &Evidence{}
+		}
+		r.Evidence.Files = append(r.Evidence.Files, ev.Files...)
+		r.Evidence.Notes = append(r.Evidence.Notes, ev.Notes...)
 	}
 	switch r.Outcome {
 	case Failed, Error:

@@ -304,8 +304,14 @@ func TestDifferentMetadataPerSuite(t *testing.T) {
 	if err := m.Markdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "## Run (suite 1: a)") || !strings.Contains(md.String(), "## Run (suite 2: b)") {
-		t.Errorf("per-suite metadata not rendered:\n%s", md.String())
+	// The shared fields once, the differing one per suite.
+	for _, want := range []string{"## Run (shared by the 2 suites that describe it)", "| DUT | dcm |", "| Suite | Firmware |", "| a | 1.0 |", "| b | 1.1 |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("metadata: no %q in:\n%s", want, md.String())
+		}
+	}
+	if strings.Count(md.String(), "| DUT | dcm |") != 1 {
+		t.Errorf("shared metadata shown more than once:\n%s", md.String())
 	}
 }
 
@@ -444,5 +450,27 @@ func TestLoadWaivers(t *testing.T) {
 	}
 	if _, err := LoadWaivers(filepath.Join(dir, "none.yaml")); err == nil {
 		t.Error("missing waiver file: no error")
+	}
+}
+
+func TestGridColumns(t *testing.T) {
+	if got := trimCommonSuffix([]string{"HTTP/1.1 real-time upload answered", "HTTP/2 non-real-time upload answered", "HTTP/1.1 upload answered"}); !slices.Equal(got, []string{"HTTP/1.1 real-time", "HTTP/2 non-real-time", "HTTP/1.1"}) {
+		t.Errorf("trimCommonSuffix = %q", got)
+	}
+	if got := trimCommonSuffix([]string{"gRPC upload answered", "—"}); got[0] != "gRPC upload answered" {
+		t.Errorf("a lone long column stays whole: %q", got)
+	}
+	if got := trimCommonSuffix([]string{"after", "HTTP/2 call answered", "gRPC call answered"}); !slices.Equal(got, []string{"after", "HTTP/2", "gRPC"}) {
+		t.Errorf("one-word columns stay, the others lose their shared words: %q", got)
+	}
+	r := Row{Text: "HTTP/2 real-time upload answered 503 Service Unavailable is retried", Labels: []string{"protocol:http2"}}
+	if c := gridColumn(r, "503"); c != "HTTP/2 real-time upload answered" {
+		t.Errorf("column %q", c)
+	}
+	if c := gridColumn(Row{Text: "server certificate cannot be obtained: A retry", Labels: []string{"protocol:tls", "role:vehicle-dut"}}, "A"); c != "TLS" {
+		t.Errorf("a one-letter row takes its column from the labels: %q", c)
+	}
+	if c := gridColumn(Row{Text: "gRPC call answered UNAVAILABLE (14) is retried"}, "UNAVAILABLE"); c != "gRPC call answered" {
+		t.Errorf("column %q", c)
 	}
 }

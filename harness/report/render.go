@@ -25,11 +25,43 @@ type view struct {
 	Total        int
 	Figures      [][2]string
 	Runs         []runView
-	Suites       []suiteView
-	Rows         []rowView
-	Failures     []failView
-	Waivers      []WaiverUse
-	Notes        []string
+	// RunSuites lists, when the suites' metadata differ in a few fields,
+	// those fields per suite (the shared ones are in Runs, once).
+	RunSuites *runTable
+	Grids     []gridView
+	Suites    []suiteView
+	Rows      []rowView
+	Failures  []failView
+	Waivers   []WaiverUse
+	Notes     []string
+}
+
+type runTable struct {
+	Headers []string
+	Rows    [][]string
+}
+
+type gridView struct {
+	Title   string
+	Columns []string
+	Rows    []gridRowView
+}
+
+type gridRowView struct {
+	Row   string
+	Cells []gridCellView
+}
+
+type gridCellView struct {
+	Class string
+	Specs []gridSpecView
+}
+
+type gridSpecView struct {
+	Verdict Verdict
+	Class   string
+	Name    string
+	Ref     string
 }
 
 type countView struct {
@@ -67,6 +99,13 @@ type rowView struct {
 	Notes    []string
 	Flags    []string
 	Ref      string
+	Evidence []linkView
+}
+
+// linkView is a link to a file beside the matrix (evidence).
+type linkView struct {
+	Title string
+	Path  string
 }
 
 type failView struct {
@@ -81,6 +120,10 @@ type failView struct {
 	Message  string
 	Stack    string
 	Waiver   string
+	Evidence []linkView
+	// Timelines are the evidence's timeline pictures, shown inline.
+	Timelines     []linkView
+	EvidenceNotes []string
 }
 
 func verdictClass(v Verdict) string { return "v-" + strings.ReplaceAll(string(v), " ", "-") }
@@ -138,6 +181,68 @@ func runFields(r RunMetadata) [][2]string {
 		{"Clock", clock},
 		{"Transport", orDash(r.Transport)},
 	}
+}
+
+// sharedRun splits the suites' metadata, when at least two suites
+// attached some and their certificates agree, into the fields they share
+// (one runView) and a table of the fields that differ, one line per suite.
+func sharedRun(suites []Suite) (runView, *runTable, bool) {
+	var with []Suite
+	for _, s := range suites {
+		if s.Run != nil {
+			with = append(with, s)
+		}
+	}
+	if len(with) < 2 {
+		return runView{}, nil, false
+	}
+	first := runFields(*with[0].Run)
+	for _, s := range with[1:] {
+		if !sameCerts(s.Run.Certificates, with[0].Run.Certificates) {
+			return runView{}, nil, false
+		}
+	}
+	var common [][2]string
+	var differ []int
+	for i, f := range first {
+		same := true
+		for _, s := range with[1:] {
+			if runFields(*s.Run)[i][1] != f[1] {
+				same = false
+			}
+		}
+		if same {
+			common = append(common, f)
+		} else {
+			differ = append(differ, i)
+		}
+	}
+	t := &runTable{Headers: []string{"Suite"}}
+	for _, i := range differ {
+		t.Headers = append(t.Headers, first[i][0])
+	}
+	for _, s := range with {
+		row := []string{s.Description}
+		fs := runFields(*s.Run)
+		for _, i := range differ {
+			row = append(row, fs[i][1])
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	title := fmt.Sprintf("Run (shared by the %d suites that describe it)", len(with))
+	return runView{Title: title, Fields: common, Certs: with[0].Run.Certificates}, t, true
+}
+
+func sameCerts(a, b []CertFingerprint) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // plural renders "1 suite", "2 suites".
@@ -205,6 +310,16 @@ func (m Matrix) view() view {
 	for _, vd := range AllVerdicts {
 		v.Counts = append(v.Counts, countView{vd, verdictClass(vd), t.Counts[vd]})
 	}
+	// refs are the failure references of the rows (F1, F2, ...), in the
+	// order the Failures section lists them.
+	refs := make([]string, len(m.Rows))
+	nf := 0
+	for i, r := range m.Rows {
+		if r.Outcome == Failed || r.Outcome == Error {
+			nf++
+			refs[i] = fmt.Sprintf("F%d", nf)
+		}
+	}
 	ratio := "—"
 	if t.SpecWallTime > 0 {
 		ratio = strconv.FormatFloat(t.Ratio(), 'f', 1, 64) + "×"
@@ -221,12 +336,34 @@ func (m Matrix) view() view {
 	}
 	if m.Run != nil {
 		v.Runs = append(v.Runs, runView{Title: "Run", Fields: runFields(*m.Run), Certs: m.Run.Certificates})
+	} else if shared, table, ok := sharedRun(m.Suites); ok {
+		v.Runs = append(v.Runs, shared)
+		v.RunSuites = table
 	} else {
 		for i, s := range m.Suites {
 			if s.Run != nil {
 				v.Runs = append(v.Runs, runView{Title: fmt.Sprintf("Run (suite %d: %s)", i+1, s.Description), Fields: runFields(*s.Run), Certs: s.Run.Certificates})
 			}
 		}
+	}
+	for _, g := range m.Grids() {
+		gv := gridView{Title: g.Title, Columns: g.Columns}
+		for _, gr := range g.Rows {
+			rv := gridRowView{Row: gr.Row}
+			for _, c := range gr.Cells {
+				cv := gridCellView{}
+				if c.Verdict != "" {
+					cv.Class = verdictClass(c.Verdict)
+				}
+				for _, ri := range c.Rows {
+					r := m.Rows[ri]
+					cv.Specs = append(cv.Specs, gridSpecView{Verdict: r.Verdict, Class: verdictClass(r.Verdict), Name: r.Name, Ref: refs[ri]})
+				}
+				rv.Cells = append(rv.Cells, cv)
+			}
+			gv.Rows = append(gv.Rows, rv)
+		}
+		v.Grids = append(v.Grids, gv)
 	}
 	for i, s := range m.Suites {
 		ok := "passed"
@@ -273,11 +410,31 @@ func (m Matrix) view() view {
 				rv.Notes = append(rv.Notes, r.Message)
 			}
 		}
+		var timelines []linkView
+		var evNotes []string
+		if r.Evidence != nil {
+			for _, k := range []string{EvidenceCapture, EvidenceKeyLog, EvidenceCAN, EvidenceTimeline, EvidenceReadme} {
+				for _, f := range r.Evidence.Files {
+					if f.Kind != k {
+						continue
+					}
+					rv.Evidence = append(rv.Evidence, linkView{f.Title, f.Path})
+					if k == EvidenceTimeline {
+						timelines = append(timelines, linkView{f.Title, f.Path})
+					}
+				}
+			}
+			evNotes = r.Evidence.Notes
+			for _, n := range evNotes {
+				rv.Notes = append(rv.Notes, "evidence: "+n)
+			}
+		}
 		if r.Outcome == Failed || r.Outcome == Error {
 			f := failView{
 				Ref: fmt.Sprintf("F%d", len(v.Failures)+1), ID: r.ID, Name: rv.Name, Suite: r.Suite,
 				Verdict: r.Verdict, Outcome: r.Outcome, Class: rv.Class, Location: r.Location,
 				Message: r.Message, Stack: r.Stack,
+				Evidence: rv.Evidence, Timelines: timelines, EvidenceNotes: evNotes,
 			}
 			if r.Verdict == Waived {
 				f.Waiver = r.WaiverReason
@@ -300,6 +457,20 @@ var mdEscaper = strings.NewReplacer(
 
 // md escapes s for a Markdown table cell or paragraph; line breaks become <br>.
 func md(s string) string { return mdEscaper.Replace(strings.TrimSpace(s)) }
+
+// mdLinks renders links as "[title](path), ...".
+func mdLinks(ls []linkView) string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = fmt.Sprintf("[%s](%s)", md(l.Title), mdURL(l.Path))
+	}
+	return strings.Join(out, ", ")
+}
+
+// mdURL makes a relative path safe as a Markdown link destination.
+func mdURL(p string) string {
+	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(p)
+}
 
 // fence returns a code fence longer than any run of backticks in s.
 func fence(s string) string {
@@ -358,6 +529,22 @@ func (m Matrix) Markdown(w io.Writer) error {
 		}
 	}
 
+	if t := v.RunSuites; t != nil {
+		p("Differing per suite:\n\n|")
+		for _, h := range t.Headers {
+			p(" %s |", md(h))
+		}
+		p("\n|%s\n", strings.Repeat(" --- |", len(t.Headers)))
+		for _, r := range t.Rows {
+			p("|")
+			for _, c := range r {
+				p(" %s |", md(c))
+			}
+			p("\n")
+		}
+		p("\n")
+	}
+
 	p("## Suites\n\n| # | Suite | Path | Started | Wall time | Specs | Not run | Ginkgo |\n| ---: | --- | --- | --- | ---: | ---: | ---: | --- |\n")
 	for _, s := range v.Suites {
 		p("| %d | %s | %s | %s | %s | %d | %s | %s |\n", s.N, md(s.Name), md(s.Path), s.Started, s.Wall, s.Specs, s.NotRun, md(s.Succeeded))
@@ -369,6 +556,9 @@ func (m Matrix) Markdown(w io.Writer) error {
 		var notes []string
 		if r.Ref != "" {
 			notes = append(notes, fmt.Sprintf("see [%s](#%s)", r.Ref, strings.ToLower(r.Ref)))
+		}
+		if len(r.Evidence) > 0 {
+			notes = append(notes, "evidence: "+mdLinks(r.Evidence))
 		}
 		for _, n := range r.Notes {
 			notes = append(notes, md(n))
@@ -383,6 +573,33 @@ func (m Matrix) Markdown(w io.Writer) error {
 		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", md(r.Clause), md(r.Case), md(r.Name), verdict, r.Wall, r.SpecTime, md(r.Labels), strings.Join(notes, "; "))
 	}
 	p("\n")
+
+	if len(v.Grids) > 0 {
+		p("## Behaviour tables\n\n")
+		for _, g := range v.Grids {
+			p("### %s\n\n| Row |", md(g.Title))
+			for _, c := range g.Columns {
+				p(" %s |", md(c))
+			}
+			p("\n| --- |%s\n", strings.Repeat(" --- |", len(g.Columns)))
+			for _, r := range g.Rows {
+				p("| %s |", md(r.Row))
+				for _, c := range r.Cells {
+					var specs []string
+					for _, sp := range c.Specs {
+						w := md(string(sp.Verdict))
+						if sp.Ref != "" {
+							w = fmt.Sprintf("**%s** ([%s](#%s))", w, sp.Ref, strings.ToLower(sp.Ref))
+						}
+						specs = append(specs, w)
+					}
+					p(" %s |", strings.Join(specs, ", "))
+				}
+				p("\n")
+			}
+			p("\n")
+		}
+	}
 
 	if len(v.Failures) > 0 {
 		p("## Failures\n\n")
@@ -403,7 +620,16 @@ func (m Matrix) Markdown(w io.Writer) error {
 			if f.Waiver != "" {
 				p("- Waiver: %s\n", md(f.Waiver))
 			}
+			if len(f.Evidence) > 0 {
+				p("- Evidence: %s\n", mdLinks(f.Evidence))
+			}
+			for _, n := range f.EvidenceNotes {
+				p("- Evidence note: %s\n", md(n))
+			}
 			p("\n")
+			for _, tl := range f.Timelines {
+				p("![%s](%s)\n\n", md(tl.Title), mdURL(tl.Path))
+			}
 			if f.Message != "" {
 				fc := fence(f.Message)
 				p("%stext\n%s\n%s\n\n", fc, f.Message, fc)

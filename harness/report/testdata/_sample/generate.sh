@@ -6,7 +6,9 @@
 #                           a suite that does not compile;
 #   ../report-stopped.json  broken then conformance without --keep-going:
 #                           Ginkgo skips conformance after broken failed;
-#   ../plan-stopped.json    the dry run of both (icoc conformance's plan).
+#   ../plan-stopped.json    the dry run of both (icoc conformance's plan);
+#   ../report-grid.json     conformance and grid: behaviour tables, evidence
+#                           links, metadata shared by two suites.
 # Several specs fail on purpose, so ginkgo exits non-zero; that is expected.
 # Absolute paths are made relative to the repository (GOROOT and the module
 # cache become $GOROOT and $GOMODCACHE), so the fixtures are the same on
@@ -25,8 +27,10 @@ go tool ginkgo --json-report=report.json --output-dir=$out ./$s/broken ./$s/conf
 mv $out/report.json harness/report/testdata/report-stopped.json
 go tool ginkgo --dry-run --json-report=report.json --output-dir=$out ./$s/broken ./$s/conformance
 mv $out/report.json harness/report/testdata/plan-stopped.json
+go tool ginkgo --keep-going --json-report=report.json --output-dir=$out ./$s/conformance ./$s/grid
+mv $out/report.json harness/report/testdata/report-grid.json
 rmdir $out
-for f in report.json report-stopped.json plan-stopped.json; do
+for f in report.json report-stopped.json plan-stopped.json report-grid.json; do
 	sed -i -e "s#$(go env GOMODCACHE)#\$GOMODCACHE#g" -e "s#$(go env GOROOT)#\$GOROOT#g" \
 		-e "s#$root/##g" -e "s#$root#.#g" harness/report/testdata/$f
 done
