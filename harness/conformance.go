@@ -3,12 +3,14 @@ package harness
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness/report"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 )
 
@@ -44,9 +46,13 @@ func SetUpSuite(run **Run, opts ...Option) bool {
 		}
 	})
 	var started time.Time
-	ginkgo.BeforeEach(func() {
+	ginkgo.BeforeEach(func(ctx ginkgo.SpecContext) {
+		skipIfResumed()
 		started = time.Now()
+		d, _ := DeclaredSpecTime(ginkgo.CurrentSpecReport().Labels())
+		progress(ProgressEvent{Event: "start", Spec: ginkgo.CurrentSpecReport().FullText(), SpecTime: d.Seconds()})
 		if *run != nil {
+			checkBudget(ctx, *run)
 			(*run).beginSpec()
 		}
 		if *run != nil && (*run).Center != nil {
@@ -55,6 +61,18 @@ func SetUpSuite(run **Run, opts ...Option) bool {
 		}
 	})
 	ginkgo.AfterEach(func() {
+		rep := ginkgo.CurrentSpecReport()
+		state := "passed"
+		switch {
+		case rep.State.Is(types.SpecStateSkipped):
+			state = "skipped"
+		case rep.Failed():
+			state = rep.State.String()
+		}
+		if !strings.HasPrefix(rep.Failure.Message, ResumedPrefix) {
+			d, _ := DeclaredSpecTime(rep.Labels())
+			progress(ProgressEvent{Event: "end", Spec: rep.FullText(), SpecTime: d.Seconds(), State: state})
+		}
 		if *run == nil {
 			return
 		}

@@ -30,6 +30,17 @@ var allowedLabels = map[string]string{
 	"role:center-dut":  "the DUT is the center; the harness plays the vehicle",
 	"duration:slow":    "covers more than a minute of spec time",
 	"hardware":         "needs a real bus or device (SocketCAN, a DCM)",
+	"smoke":            "the smoke subset: one row per retry class and per behaviour table, a bench verdict in minutes (icoc conformance -smoke)",
+}
+
+// allowedLabel reports whether l is in the registry or is a declared spec
+// time (SpecTimeLabel), the one label family with a value.
+func allowedLabel(l string) bool {
+	if _, ok := allowedLabels[l]; ok {
+		return true
+	}
+	_, ok := DeclaredSpecTime([]string{l})
+	return ok
 }
 
 func label(name string) Label {
@@ -60,6 +71,13 @@ var Slow = label("duration:slow")
 
 // Hardware marks a spec that needs a real bus or device.
 var Hardware = label("hardware")
+
+// Smoke marks the smoke subset (SmokeLabel): one row per retry class and
+// per behaviour table.
+var Smoke = label("smoke")
+
+// SmokeLabel is the smoke subset's label, for --label-filter.
+const SmokeLabel = "smoke"
 
 // Labels turns registry labels into a Ginkgo decorator.
 func Labels(ls ...Label) ginkgo.Labels {

@@ -262,9 +262,12 @@ func CheckSpecNames(t *testing.T, cases []QuirkCase, notApplicable ...string) {
 		}
 		seen[name] = true
 		for _, l := range sr.Labels() {
-			if _, ok := allowedLabels[l]; !ok {
+			if !allowedLabel(l) {
 				t.Errorf("spec %q: label %q is not in the registry", name, l)
 			}
+		}
+		if _, ok := DeclaredSpecTime(sr.Labels()); !ok {
+			t.Errorf("spec %q: declares no spec time, or more than one (harness.SpecTime)", name)
 		}
 	}
 	if n == 0 {

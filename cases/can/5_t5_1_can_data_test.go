@@ -15,7 +15,7 @@ var oracleName = harness.SpecName("5 T5-1 CAN",
 // minute)"; 7.2.2.9.1 Data Uploading: "requestBody: Data (Body part)".
 // Appendix 1 §1: "Big endian shall be adopted".
 var _ = Describe("Table 5-1 Uploading CAN data", func() {
-	It(oracleName, harness.Labels(harness.CAN, harness.HTTP1, harness.VehicleDUT, harness.Slow), SpecTimeout(5*time.Minute), func(ctx SpecContext) {
+	It(oracleName, harness.Labels(harness.CAN, harness.HTTP1, harness.VehicleDUT, harness.Slow, harness.Smoke), harness.SpecTime(3*time.Minute), func(ctx SpecContext) {
 		run.Requires("data-upload")
 		req := harness.Requirement{Clause: "5 Table 5-1 (Uploading CAN data); 7.2.2.9.1",
 			Rule: "Periodic uploads (every minute); the data taken off the bus is uploaded to the center"}

@@ -21,7 +21,7 @@ var centerAwayName = harness.SpecName("7.2.2.6",
 // retransmission interval should be extended" after a timeout (the dead
 // link: no answer at all).
 var _ = Describe("7.2.2.6 Retry while the center is away", func() {
-	It(centerAwayName, harness.Labels(harness.CAN, harness.HTTP1, harness.VehicleDUT, harness.Slow), SpecTimeout(5*time.Minute), func(ctx SpecContext) {
+	It(centerAwayName, harness.Labels(harness.CAN, harness.HTTP1, harness.VehicleDUT, harness.Slow), harness.SpecTime(12*time.Minute), func(ctx SpecContext) {
 		run.Requires("data-upload")
 		rule, ok := spec.RetryRuleFor("upload-non-realtime")
 		Expect(ok).To(BeTrue(), "7.2.2.6 has no rule upload-non-realtime")

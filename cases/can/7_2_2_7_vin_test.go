@@ -17,7 +17,7 @@ var vinName = harness.SpecName("7.2.2.7",
 // is turned OFF" (the unit loses power). Table 5-1: uploads are the ECU's,
 // during IG-ON.
 var _ = Describe("7.2.2.7 Session establishment", func() {
-	It(vinName, harness.Labels(harness.CAN, harness.HTTP1, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	It(vinName, harness.Labels(harness.CAN, harness.HTTP1, harness.VehicleDUT), harness.SpecTime(2*time.Minute), func(ctx SpecContext) {
 		run.Requires("data-upload")
 		req := harness.Requirement{Clause: "7.2.2.7", Rule: "Establish an http/1.1 connection when all of the following conditions are applied: [...] Obtaining VIN"}
 		DeferCleanup(func(ctx SpecContext) {

@@ -19,7 +19,7 @@ func (s *suite) alpn() {
 		return
 	}
 	Describe("7.1.1.1 ALPN", func() {
-		It(harness.SpecName("7.1.1.1", alpnText), harness.Labels(harness.HTTP2, harness.TLS, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.1.1.1", alpnText), harness.Labels(harness.HTTP2, harness.TLS, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires("http2", "data-upload")
 			req := harness.Requirement{Clause: "7.1.1.1, 6.1.1", Rule: "If HTTP/2 upgrade is performed by ALPN, it should be compliant with RFC7301; HTTP/1.1 is not recommended"}

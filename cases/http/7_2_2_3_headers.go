@@ -75,7 +75,7 @@ func headerName(v Version, c headerCase) string {
 func (s *suite) headers() {
 	Describe("7.2.2.3 Header definition over "+s.v.Name, func() {
 		for _, c := range headerCases {
-			It(harness.SpecName("7.2.2.3", s.v.Name+" upload: "+c.text), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+			It(harness.SpecName("7.2.2.3", s.v.Name+" upload: "+c.text), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 				run := s.r()
 				run.Requires(s.v.Cap, "data-upload")
 				req := harness.Requirement{Clause: "7.2.2.3", Rule: c.rule}

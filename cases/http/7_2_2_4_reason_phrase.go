@@ -18,7 +18,7 @@ func reasonPhraseText(v Version) string {
 // result." HTTP/2 has no reason phrase (RFC 9113 §8.3.2).
 func (s *suite) reasonPhrase() {
 	Describe("7.2.2.4 Reason phrase over "+s.v.Name, func() {
-		It(harness.SpecName("7.2.2.4", reasonPhraseText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.4", reasonPhraseText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
 			if s.v != HTTP11 {

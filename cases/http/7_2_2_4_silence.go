@@ -29,7 +29,7 @@ func attemptsBetween(r *harness.Run, from, to time.Time) []harness.Attempt {
 // for 10 minutes" (register I-009: silences, not retries).
 func (s *suite) silences() {
 	Describe("Table 7-8 567 and 568 over "+s.v.Name, func() {
-		It(harness.SpecName("7.2.2.4 T7-8 567", silence567Text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.4 T7-8 567", silence567Text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(3*time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
 			req := harness.Requirement{Clause: "7.2.2.4 Table 7-8 567", Rule: "567 No communication until next IGON"}
@@ -53,7 +53,7 @@ func (s *suite) silences() {
 				"%s\nthe upload triggered during the silence was not sent within 30 s (spec) after IG-ON", req)
 		})
 
-		It(harness.SpecName("7.2.2.4 T7-8 568", silence568Text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.4 T7-8 568", silence568Text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), harness.SpecTime(16*time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
 			row, _ := spec.HTTPStatusFor(568)

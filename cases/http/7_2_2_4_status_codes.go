@@ -85,13 +85,24 @@ func mode(r spec.RetryRule) string {
 // 7.2.3.4 / 7.2.3.6 (HTTP/2): "Conform to HTTP/1.1 specification".
 func (s *suite) statusCodes() {
 	var entries []TableEntry
+	smoke := map[string]bool{}
 	for _, c := range statusCases(s.v) {
 		labels := []harness.Label{s.v.Label, harness.VehicleDUT}
 		if c.rule.Interval*time.Duration(c.retries()+1) >= time.Minute {
 			labels = append(labels, harness.Slow)
 		}
+		// The smoke subset: the first row of each retry class (retried or
+		// not, under each rule) that a DUT can be observed in.
+		class := fmt.Sprintf("%d %s", c.retries(), c.rule.ID)
+		if c.notApplicable() == "" && !smoke[class] {
+			smoke[class] = true
+			labels = append(labels, harness.Smoke)
+		}
+		// Spec time: the first attempt (20 s), then every retry the rule
+		// allows and one more interval, each within twice the interval.
+		covers := 22*time.Second + time.Duration(c.retries()+1)*2*c.rule.Interval
 		entries = append(entries, Entry(harness.SpecName(c.id, c.text),
-			harness.Labels(labels...), SpecTimeout(10*time.Minute), c))
+			harness.Labels(labels...), harness.SpecTime(covers), c))
 	}
 	DescribeTable("Table 7-8 response status codes, data upload over "+s.v.Name, s.statusSpec, entries)
 }

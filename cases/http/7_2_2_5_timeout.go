@@ -28,7 +28,7 @@ func backoffText(v Version) string {
 // reading I-016: the interval doubles per timeout, capped.
 func (s *suite) timeouts() {
 	Describe("7.2.2.5 Timeout over "+s.v.Name, func() {
-		It(harness.SpecName("7.2.2.5", timeoutText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.5", timeoutText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), harness.SpecTime(4*time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
 			req := harness.Requirement{Clause: "7.2.2.5", Rule: "the timeout period for interruption when there is no center response after sending a request is 60 seconds"}
@@ -61,7 +61,7 @@ func (s *suite) timeouts() {
 			}).WithTimeout(run.Clock.Wall(spec.HTTPResponseTimeout)).WithPolling(5 * time.Millisecond).Should(BeTrue())
 		})
 
-		It(harness.SpecName("7.2.2.5", backoffText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.5", backoffText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), harness.SpecTime(8*time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
 			rule, _ := spec.RetryRuleFor("upload-realtime")

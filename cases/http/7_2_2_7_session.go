@@ -64,7 +64,7 @@ func sessionCases(v Version) []sessionCase {
 func (s *suite) sessions() {
 	Describe("Session management over "+s.v.Name, func() {
 		for _, c := range sessionCases(s.v) {
-			It(harness.SpecName(c.clause, c.text), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+			It(harness.SpecName(c.clause, c.text), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 				run := s.r()
 				run.Requires(s.v.Cap, "data-upload")
 				req := harness.Requirement{Clause: c.clause, Rule: c.rule}

@@ -39,7 +39,7 @@ func canData(n int, seed byte) []can.Frame {
 // HTTP/1.1 specification (7.2.2.9.1)".
 func (s *suite) upload() {
 	Describe("7.2.2.9.1 Data uploading over "+s.v.Name, func() {
-		It(harness.SpecName("7.2.2.9.1", uploadIntactText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.9.1", uploadIntactText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
 			req := harness.Requirement{Clause: "7.2.2.9.1, 7.3",

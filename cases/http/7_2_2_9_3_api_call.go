@@ -39,7 +39,7 @@ func downloadRetryText(v Version) string {
 // real-time rule. (HTTP/2: 7.2.3.9.3 and 7.2.3.9.4 conform.)
 func (s *suite) callsAndDownloads() {
 	Describe("7.2.2.9.3 API call and 7.2.2.9.4 data download over "+s.v.Name, func() {
-		It(harness.SpecName("7.2.2.9.3", apiCallText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.9.3", apiCallText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "api-call")
 			req := harness.Requirement{Clause: "7.2.2.9.3, 7.3", Rule: "POST /api/{number} with header vehicle_id; '200': Result"}
@@ -58,7 +58,7 @@ func (s *suite) callsAndDownloads() {
 			Eventually(func() int { return run.Recorder.Attempts(keep)[0].Status }).WithTimeout(run.Clock.Wall(10*time.Second)).Should(Equal(200), req.String())
 		})
 
-		It(harness.SpecName("7.2.2.6", apiRetryText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.6", apiRetryText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "api-call")
 			rule, _ := spec.RetryRuleFor("upload-realtime")
@@ -77,7 +77,7 @@ func (s *suite) callsAndDownloads() {
 			Expect(run.Recorder.Attempts(keep)).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: rule.Retries, Interval: rule.Interval, Tolerance: tol, Clock: run.Clock}))
 		})
 
-		It(harness.SpecName("7.2.2.9.4", downloadText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.9.4", downloadText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-download")
 			req := harness.Requirement{Clause: "7.2.2.9.4, 7.3", Rule: "GET /download/{filename} with header vehicle_id; '200' with the file (I-045)"}
@@ -95,7 +95,7 @@ func (s *suite) callsAndDownloads() {
 			Eventually(func() int { return run.Recorder.Attempts(keep)[0].Status }).WithTimeout(run.Clock.Wall(10*time.Second)).Should(Equal(200), req.String())
 		})
 
-		It(harness.SpecName("7.2.2.6", downloadRetryText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("7.2.2.6", downloadRetryText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-download")
 			req := harness.Requirement{Clause: "7.2.2.6", Rule: "Data download (Center -> in-Car unit): Number of retries N/A, Retry interval N/A"}

@@ -66,7 +66,7 @@ func centerRequestName(v Version, c badRequest) string {
 func (s *suite) centerDUT() {
 	Describe("7.2.2.9.1 Data uploading, center DUT, over "+s.v.Name, func() {
 		for _, c := range centerRequests("JT1TESTVH00000001") {
-			It(harness.SpecName("7.2.2.9.1", s.v.Name+" center DUT: "+c.text), harness.Labels(s.v.Label, harness.CenterDUT), func(ctx SpecContext) {
+			It(harness.SpecName("7.2.2.9.1", s.v.Name+" center DUT: "+c.text), harness.Labels(s.v.Label, harness.CenterDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 				run := s.r()
 				if !run.Profile.HasRole("center") {
 					Skip("not applicable: the DUT profile " + run.Profile.Name + " has no center role")

@@ -30,7 +30,7 @@ func (s *suite) push() {
 		if s.v == HTTP11 {
 			id = "7.2.2.9.2"
 		}
-		It(harness.SpecName(id, pushText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName(id, pushText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			if s.v == HTTP11 {
 				Skip("not applicable: 7.2.2.9.2: REST based on HTTP/1.1 is not suitable for pushing from the center; push is out of scope")

@@ -38,7 +38,7 @@ func (c gzipCase) text(v Version) string {
 func (s *suite) gzip() {
 	Describe("Appendix 1 §1 Data format over "+s.v.Name, func() {
 		for _, c := range gzipCases {
-			It(harness.SpecName("A1.1", c.text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+			It(harness.SpecName("A1.1", c.text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 				run := s.r()
 				run.Requires(s.v.Cap, "data-upload")
 				req := harness.Requirement{Clause: "Appendix 1 §1", Rule: "if the data size is 2KB or larger (fixed size), it shall be compressed using gzip"}

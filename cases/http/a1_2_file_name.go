@@ -24,7 +24,7 @@ func fileNameName(v Version) string { return harness.FormatName("A1.2", fileName
 // shall be as follows based on UTC (RFC3339)."
 func (s *suite) fileName() {
 	Describe("Appendix 1 §2 File name over "+s.v.Name, func() {
-		It(harness.SpecName("A1.2", fileNameText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
+		It(harness.SpecName("A1.2", fileNameText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			s.r().Requires(s.v.Cap, "data-upload")
 			req := harness.Requirement{Clause: "Appendix 1 §2",
 				Rule: "YYYYMMDD_HHMMSS_<generation>_<function>_<counter value>_<request ID>_<trigger identifier>.<extension>; extension in lower case; date and time in UTC"}

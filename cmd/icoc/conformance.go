@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/harness/report"
+	"github.com/onsi/ginkgo/v2/types"
 )
 
 func init() {
@@ -35,8 +37,16 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	waivers := fs.String("waivers", "", "waiver file of the DUT (YAML)")
 	focus := fs.String("focus", "", "run only specs whose name matches this regular expression")
 	procs := fs.Int("procs", 0, "Ginkgo processes per suite (default: 4 against the simulators, 1 against a real DUT, which is one device, or when the profile fixes the CAN bus)")
+	evidence := fs.String("evidence", harness.EvidenceFailed, "wire evidence kept per spec under OUT/evidence: failed, all or off")
+	smoke := fs.Bool("smoke", false, "run only the smoke subset (label "+harness.SmokeLabel+"): one row per retry class and per behaviour table")
+	resume := fs.Bool("resume", false, "resume a run that was cut off: the specs OUT/report.json says passed are not run again, and keep their results")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *evidence {
+	case harness.EvidenceFailed, harness.EvidenceAll, harness.EvidenceOff:
+	default:
+		return fmt.Errorf("-evidence %q: want failed, all or off", *evidence)
 	}
 	suites := fs.Args()
 	if len(suites) == 0 {
@@ -75,13 +85,57 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	}
 	reportJSON := filepath.Join(outDir, "report.json")
 	planJSON := filepath.Join(outDir, report.PlanFile)
+	events := filepath.Join(outDir, progressEventsFile)
+	var resumed harness.Resume
+	var earlier []types.Report
+	var earlierEvents []harness.ProgressEvent
+	if *resume {
+		if resumed, earlier, earlierEvents, err = resumeFrom(reportJSON, events); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(resumed)
+		if err := os.WriteFile(filepath.Join(outDir, resumeFile), b, 0o644); err != nil {
+			return err
+		}
+	} else if err := os.RemoveAll(filepath.Join(outDir, harness.EvidenceDir)); err != nil {
+		return fmt.Errorf("stale evidence: %w", err)
+	}
 	if err := os.Remove(planJSON); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("stale plan: %w", err)
 	}
+	labelFilter := ""
+	if *smoke {
+		labelFilter = harness.SmokeLabel
+	}
+	// Before the run: what it will run and how long it will take; the
+	// suite timeout follows from the specs' spec time.
+	plan, err := dryRun(root, suites, *focus, labelFilter, *profile, p.Clock, resumed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, plan.describe())
+	logFlags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if *resume {
+		// The events and the log of the cut-off runs stay: a run cut off
+		// again resumes from all of them.
+		logFlags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	} else {
+		_ = os.Remove(events)
+	}
+	logFile, err := os.OpenFile(filepath.Join(outDir, progressLogFile), logFlags, 0o644)
+	if err != nil {
+		return fmt.Errorf("progress log: %w", err)
+	}
+	defer logFile.Close()
+	fmt.Fprintln(logFile, plan.describe())
 	ginkgoArgs := []string{"tool", "ginkgo", "--no-color", "--keep-going",
-		"--json-report=report.json", "--junit-report=junit.xml", "--output-dir=" + outDir}
+		"--json-report=report.json", "--junit-report=junit.xml", "--output-dir=" + outDir,
+		"--timeout=" + plan.timeout().String()}
 	if *focus != "" {
 		ginkgoArgs = append(ginkgoArgs, "--focus="+*focus)
+	}
+	if labelFilter != "" {
+		ginkgoArgs = append(ginkgoArgs, "--label-filter="+labelFilter)
 	}
 	if *procs == 0 {
 		*procs = 1
@@ -99,19 +153,39 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		ginkgoArgs = append(ginkgoArgs, fmt.Sprintf("--procs=%d", *procs))
 	}
 	ginkgoArgs = append(ginkgoArgs, suites...)
-	ginkgoArgs = append(ginkgoArgs, "--", "-icoc.profile="+*profile)
+	ginkgoArgs = append(ginkgoArgs, "--", "-icoc.profile="+*profile,
+		"-icoc.evidence="+*evidence, "-icoc.reports="+outDir, "-icoc.progress="+events)
+	if *resume {
+		ginkgoArgs = append(ginkgoArgs, "-icoc.resume="+filepath.Join(outDir, resumeFile))
+	}
 	cmd := exec.Command("go", ginkgoArgs...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Env = append(os.Environ(), harness.EnvSkipSelfTest+"=1")
 	start := time.Now()
+	fol := newFollower(plan, events, stderr, logFile)
+	go fol.run()
 	runErr := cmd.Run()
+	fol.close()
 	var exit *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &exit) {
 		return fmt.Errorf("running ginkgo: %w", runErr)
 	}
 	if _, err := os.Stat(reportJSON); err != nil {
 		return fmt.Errorf("ginkgo wrote no %s (exit: %v); see its output above", reportJSON, runErr)
+	}
+	if *resume {
+		now, err := report.Load(reportJSON)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(mergeResumed(now, earlier, earlierEvents))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(reportJSON, b, 0o644); err != nil {
+			return fmt.Errorf("merging the earlier run's results: %w", err)
+		}
 	}
 	if err := planNotRun(root, outDir, reportJSON, suites, *focus, *profile, stderr); err != nil {
 		fmt.Fprintf(stderr, "icoc: could not count the specs of the suites that did not run: %v\n", err)

@@ -261,7 +261,7 @@ func TestCandumpFormat(t *testing.T) {
 	l.Received(f2)
 	l.Received(f3)
 	var b bytes.Buffer
-	if err := capture.WriteCandump(&b, "can0", l.Between(time.Time{}, time.Now())); err != nil {
+	if err := capture.WriteCandump(&b, "can0", "", l.Between(time.Time{}, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")

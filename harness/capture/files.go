@@ -200,14 +200,18 @@ func (l *CANLog) Prune(t time.Time) {
 	l.frames = append(l.frames[:0:0], l.frames[i:]...)
 }
 
-// WriteCandump writes frames in candump's log format (candump -l; what
+// WriteCandump writes frames in candump's log format, with iface as the
+// interface field and bus naming the bus in the header (candump -l; what
 // canplayer replays), one per line: "(seconds.micros) iface ID#DATA",
 // followed by T for a frame the harness sent and R for one it received
 // (canplayer reads the first three fields and ignores the rest). Lines
 // starting with '#' before the frames say what the file is.
-func WriteCandump(w io.Writer, iface string, frames []CANFrame) error {
+func WriteCandump(w io.Writer, iface, bus string, frames []CANFrame) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "# CAN frames on the bus (%s) during the spec, candump log format; T: sent by the harness, R: received\n", iface)
+	if bus == "" {
+		bus = iface
+	}
+	fmt.Fprintf(b, "# CAN frames on the bus (%s) during the spec, candump log format; T: sent by the harness, R: received\n", bus)
 	name := candumpIface(iface)
 	for _, f := range frames {
 		dir := "R"

@@ -50,9 +50,9 @@ const (
 	svgWidth   = 960
 	svgLeft    = 70
 	svgRight   = 30
-	svgTop     = 78
+	svgTop     = 92
 	svgLane    = 26
-	svgBottom  = 70
+	svgBottom  = 86
 	plotLength = svgWidth - svgLeft - svgRight
 )
 
@@ -122,13 +122,14 @@ func (c TimelineChart) SVG() []byte {
 				f(x(a.At)), f(y+3), f(math.Max(x(a.Answered)-x(a.At), 1)), f2(a.Answered))
 		}
 		p(`<circle cx="%s" cy="%s" r="6" fill="%s"><title>%s at %s s</title></circle>`+"\n", f(x(a.At)), f(y+8), color, esc(a.Label), f2(a.At))
-		p(`<text x="%s" y="%s" fill="%s">%s at %s s</text>`+"\n", f(x(a.At)+10), f(y+12), color, esc(a.Label), f2(a.At))
+		p(`<text x="%s" y="%s" fill="%s">%s at %s s</text>`+"\n", f(math.Max(x(a.At), x(a.Answered))+10), f(y+12), color, esc(a.Label), f2(a.At))
 	}
 	ly := bottom + 54
 	p(`<rect x="%d" y="%s" width="14" height="10" fill="#dafbe1" stroke="#2da44e" stroke-dasharray="3,2"/><text x="%d" y="%s">window where the rule allows an attempt (none allowed elsewhere)</text>`+"\n", svgLeft, f(ly-9), svgLeft+20, f(ly))
-	p(`<circle cx="%d" cy="%s" r="5" fill="#1a7f37"/><text x="%d" y="%s">attempt as allowed</text>`+"\n", svgLeft+430, f(ly-4), svgLeft+440, f(ly))
-	p(`<circle cx="%d" cy="%s" r="5" fill="#cf222e"/><text x="%d" y="%s">attempt out of the rule</text>`+"\n", svgLeft+570, f(ly-4), svgLeft+580, f(ly))
-	p(`<rect x="%d" y="%s" width="14" height="8" fill="#8c959f"/><text x="%d" y="%s">until answered</text>`+"\n", svgLeft+730, f(ly-8), svgLeft+750, f(ly))
+	ly += 18
+	p(`<circle cx="%d" cy="%s" r="5" fill="#1a7f37"/><text x="%d" y="%s">attempt as allowed</text>`+"\n", svgLeft+7, f(ly-4), svgLeft+20, f(ly))
+	p(`<circle cx="%d" cy="%s" r="5" fill="#cf222e"/><text x="%d" y="%s">attempt out of the rule</text>`+"\n", svgLeft+167, f(ly-4), svgLeft+180, f(ly))
+	p(`<rect x="%d" y="%s" width="14" height="8" fill="#8c959f"/><text x="%d" y="%s">from the attempt until its answer</text>`+"\n", svgLeft+340, f(ly-8), svgLeft+360, f(ly))
 	p("</svg>\n")
 	return b.Bytes()
 }
