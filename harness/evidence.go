@@ -486,7 +486,7 @@ func retryChart(req Requirement, p RetryPattern, attempts []Attempt, why string,
 	sec := func(t time.Time) float64 { return p.Clock.Spec(t.Sub(t0)).Seconds() }
 	c.End = sec(end)
 	for i, a := range attempts {
-		ca := report.ChartAttempt{At: sec(a.Start()), Answered: -1, Label: fmt.Sprintf("#%d %s", i+1, a.Outcome()), OK: i == 0}
+		ca := report.ChartAttempt{At: sec(a.Start()), Answered: -1, Label: fmt.Sprintf("#%d %s", i+1, shortOutcome(a)), OK: i == 0}
 		if !a.AnsweredAt.IsZero() {
 			ca.Answered = sec(a.AnsweredAt)
 		}
@@ -511,4 +511,17 @@ func retryChart(req Requirement, p RetryPattern, attempts []Attempt, why string,
 		})
 	}
 	return c
+}
+
+// shortOutcome is how an attempt ended, in a few words for a chart.
+func shortOutcome(a Attempt) string {
+	switch {
+	case a.Abandoned:
+		return "abandoned by the DUT"
+	case a.Dropped:
+		return "dropped by the center"
+	case a.AnsweredAt.IsZero():
+		return "not answered"
+	}
+	return a.answer(a.Status)
 }

@@ -290,7 +290,7 @@ var ruleCases = func() []ruleCase {
 func ruleEntries() []TableEntry {
 	var out []TableEntry
 	for _, c := range ruleCases {
-		out = append(out, Entry(c.name, harness.Labels(harness.TLS, harness.VehicleDUT), harness.SpecTime(2*time.Minute), c))
+		out = append(out, Entry(c.name, harness.Labels(harness.TLS, harness.VehicleDUT), harness.SpecTime(3*time.Minute), c))
 	}
 	return out
 }

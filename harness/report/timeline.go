@@ -122,7 +122,12 @@ func (c TimelineChart) SVG() []byte {
 				f(x(a.At)), f(y+3), f(math.Max(x(a.Answered)-x(a.At), 1)), f2(a.Answered))
 		}
 		p(`<circle cx="%s" cy="%s" r="6" fill="%s"><title>%s at %s s</title></circle>`+"\n", f(x(a.At)), f(y+8), color, esc(a.Label), f2(a.At))
-		p(`<text x="%s" y="%s" fill="%s">%s at %s s</text>`+"\n", f(math.Max(x(a.At), x(a.Answered))+10), f(y+12), color, esc(a.Label), f2(a.At))
+		// Labels of late attempts go left of the marker, so they stay in.
+		if x(a.At) > svgLeft+plotLength*0.6 {
+			p(`<text x="%s" y="%s" fill="%s" text-anchor="end">%s at %s s</text>`+"\n", f(x(a.At)-10), f(y+12), color, esc(a.Label), f2(a.At))
+		} else {
+			p(`<text x="%s" y="%s" fill="%s">%s at %s s</text>`+"\n", f(math.Max(x(a.At), x(a.Answered))+10), f(y+12), color, esc(a.Label), f2(a.At))
+		}
 	}
 	ly := bottom + 54
 	p(`<rect x="%d" y="%s" width="14" height="10" fill="#dafbe1" stroke="#2da44e" stroke-dasharray="3,2"/><text x="%d" y="%s">window where the rule allows an attempt (none allowed elsewhere)</text>`+"\n", svgLeft, f(ly-9), svgLeft+20, f(ly))
