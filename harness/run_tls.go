@@ -169,7 +169,7 @@ func (r *Run) startTLS() error {
 		r.Center.OnClientHello(t.Log.OnClientHello)
 		r.Center.SetClientResponseTimeout(0)
 	}
-	rs, err := NewRevocationServer(r.logf)
+	rs, err := NewRevocationServer("127.0.0.1:0", r.logf)
 	if err != nil {
 		return err
 	}
@@ -227,18 +227,10 @@ func (r *Run) CenterDUTAddr() string {
 // NewRevocationServer builds a CDP and OCSP responder for the test PKI:
 // the root's and the intermediate's CRLs at the paths of their CDP URLs,
 // OCSP answers by the delegated responder (and the rogue one for faults).
-func NewRevocationServer(logf func(string, ...any)) (*center.RevocationServer, error) {
-	p := func(f string) string { return pki.Path(f) }
-	return center.NewRevocationServer(center.RevocationConfig{
-		Addr: "127.0.0.1:0",
-		CAs: []center.RevocationCA{
-			{CertFile: p(pki.Intermediate.CertFile()), KeyFile: p(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: p(pki.IntermediateCRL)},
-			{CertFile: p(pki.Root.CertFile()), KeyFile: p(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: p(pki.RootCRL)},
-		},
-		ResponderCertFile: p(pki.OCSPResponder.CertFile()), ResponderKeyFile: p(pki.OCSPResponder.KeyFile()),
-		RogueResponderCertFile: p(pki.RogueOCSPResponder.CertFile()), RogueResponderKeyFile: p(pki.RogueOCSPResponder.KeyFile()),
-		Logf: logf,
-	})
+func NewRevocationServer(addr string, logf func(string, ...any)) (*center.RevocationServer, error) {
+	cfg := center.TestPKIRevocationConfig(pki.Dir(), addr)
+	cfg.Logf = logf
+	return center.NewRevocationServer(cfg)
 }
 
 // configureVehicleTLS points a simulated vehicle DUT at the harness's CDP

@@ -51,6 +51,12 @@ type HandshakeInfo struct {
 	SNI         string
 	// PeerCertificates is the client's chain as sent, leaf first.
 	PeerCertificates []*x509.Certificate
+	// Alert is the TLS alert the center itself sent during the handshake
+	// (RFC 8446 §6 name, e.g. "bad_certificate"), "" when it sent none.
+	Alert string
+	// TicketLifetime is the ticket_lifetime of the NewSessionTicket the
+	// center sent; 0 when it sent none (or, under a quirk, left crypto/tls's).
+	TicketLifetime time.Duration
 }
 
 // Exchange is one HTTP request as the center received it. Body is the

@@ -68,7 +68,8 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		return
 	}
 	wait := &clientWaitConn{Conn: raw, timeout: l.srv.clientResponseTimeout()}
-	tc := tls.Server(wait, l.srv.tls)
+	wire := newWireConn(wait, l.srv.tlsState().ticketLifetime())
+	tc := tls.Server(wire, l.srv.tls)
 	hs := HandshakeInfo{Conn: info, Started: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), l.srv.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
@@ -84,10 +85,14 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 	hs.ALPN = st.NegotiatedProtocol
 	hs.SNI = st.ServerName
 	hs.PeerCertificates = st.PeerCertificates
+	hs.Alert, hs.TicketLifetime = wire.sent()
 	for _, h := range l.srv.hooksFor(OnHandshake) {
 		h.OnHandshake(hs)
 	}
 	if err != nil {
+		if hs.Alert != "" {
+			err = fmt.Errorf("%w (the center sent alert %s)", err, hs.Alert)
+		}
 		l.srv.logf("center: conn %d from %s: TLS handshake failed: %v", info.ID, info.RemoteAddr, err)
 		_ = tc.Close()
 		return

@@ -109,6 +109,9 @@ func (s *Server) offerALPN() {
 			c = c.Clone()
 		}
 		c.NextProtos = append(s.ALPN(), PushALPN)
+		if w, ok := h.Conn.(*wireConn); ok {
+			c.KeyLogWriter = w.stream.KeyLog()
+		}
 		return c, nil
 	}
 }
