@@ -120,8 +120,8 @@ type tlsState struct {
 	staple []byte
 	// altStaple is stapled with the second certificate.
 	altStaple []byte
-	quirks Quirks
-	policy TLSPolicy
+	quirks    Quirks
+	policy    TLSPolicy
 	// lifetime is SessionLifetime in wall time.
 	lifetime time.Duration
 	// clientWait is the wall-time bound of each wait for the client.
