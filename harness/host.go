@@ -237,6 +237,9 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	if r.push {
 		args = append(args, "-push")
 	}
+	if p.DUT.WildcardServerNames {
+		args = append(args, "-wildcard-server-names")
+	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		args = append(args, "-revocation-port", strconv.Itoa(r.TLS.RevocationPort()))
 	}

@@ -44,6 +44,10 @@ type Profile struct {
 	Bench BenchConfig `yaml:"bench"`
 	// Decoder names the decoder of the DUT's CAN data files (see Decoders).
 	Decoder string `yaml:"decoder"`
+	// Revocation is where the harness's CRL distribution point, OCSP
+	// responder and DNS server listen for the TLS suite, and what its DNS
+	// answers; the defaults suit the simulators on loopback.
+	Revocation RevocationEndpoints `yaml:"revocation"`
 
 	lines map[string]int // field path -> line in the source
 }
@@ -70,6 +74,51 @@ type DUT struct {
 	CertFile   string `yaml:"cert_file"`
 	KeyFile    string `yaml:"key_file"`
 	RootCAFile string `yaml:"root_ca_file"`
+	// WildcardServerNames says the DUT accepts a wildcard server
+	// certificate (*.icoc.test) for the center's name (register I-081): the
+	// wildcard spec of Table 7-4 D then expects it to communicate; false
+	// (the default) expects a refusal.
+	WildcardServerNames bool `yaml:"wildcard_server_names"`
+}
+
+// RevocationEndpoints are the harness's revocation endpoints and DNS
+// (7.1.1.5, Tables 7-4/7-5). On a bench the DUT must reach them where the
+// test PKI's certificates point: http://crl.icoc.test/ and
+// http://ocsp.icoc.test/ on port 80, the names resolved by the harness's
+// DNS server (the DUT's DNS set to the harness PC).
+type RevocationEndpoints struct {
+	// Listen is the CDP/OCSP responder's TCP listen address. Default
+	// 127.0.0.1:0 (a free port, which the simulators are told); on a bench
+	// 0.0.0.0:80.
+	Listen string `yaml:"listen"`
+	// DNSListen is the harness's DNS server's UDP listen address. Default
+	// 127.0.0.1:0; on a bench 0.0.0.0:53.
+	DNSListen string `yaml:"dns_listen"`
+	// Address is the address the DNS server answers for crl.icoc.test,
+	// ocsp.icoc.test and the center's names: the harness PC as the DUT
+	// reaches it. Default 127.0.0.1.
+	Address string `yaml:"address"`
+	// SpareAddresses are two more addresses of the harness PC the DUT can
+	// reach, used by rows G (several DNS answers, the first dead) and H
+	// (a muted link) of Tables 7-4/7-5. Default 127.0.0.2 and 127.0.0.3.
+	SpareAddresses []string `yaml:"spare_addresses"`
+}
+
+// withDefaults fills the unset fields.
+func (e RevocationEndpoints) withDefaults() RevocationEndpoints {
+	if e.Listen == "" {
+		e.Listen = "127.0.0.1:0"
+	}
+	if e.DNSListen == "" {
+		e.DNSListen = "127.0.0.1:0"
+	}
+	if e.Address == "" {
+		e.Address = "127.0.0.1"
+	}
+	if len(e.SpareAddresses) == 0 {
+		e.SpareAddresses = []string{"127.0.0.2", "127.0.0.3"}
+	}
+	return e
 }
 
 // CANConfig names the bus: a SocketCAN interface, or empty for the emulator.
@@ -175,6 +224,7 @@ func LoadProfile(path string) (*Profile, error) {
 			*f = filepath.Join(base, *f)
 		}
 	}
+	p.Revocation = p.Revocation.withDefaults()
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -238,6 +288,17 @@ func (p *Profile) validate() error {
 	}
 	if p.Center.Host == "" {
 		return bad("center.host", "not set")
+	}
+	for _, f := range []struct{ field, addr string }{{"revocation.listen", p.Revocation.Listen}, {"revocation.dns_listen", p.Revocation.DNSListen}} {
+		if _, _, err := net.SplitHostPort(f.addr); err != nil {
+			return bad(f.field, "%q: %v", f.addr, err)
+		}
+	}
+	if net.ParseIP(p.Revocation.Address) == nil {
+		return bad("revocation.address", "%q is not an IP address", p.Revocation.Address)
+	}
+	if len(p.Revocation.SpareAddresses) != 2 || net.ParseIP(p.Revocation.SpareAddresses[0]) == nil || net.ParseIP(p.Revocation.SpareAddresses[1]) == nil {
+		return bad("revocation.spare_addresses", "%q: want two IP addresses", p.Revocation.SpareAddresses)
 	}
 	files := []struct{ field, path string }{
 		{"center.cert_file", p.Center.CertFile}, {"center.key_file", p.Center.KeyFile}, {"center.client_ca_file", p.Center.ClientCAFile},

@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,10 @@ type TLSRun struct {
 	// CenterDUT is the reference center the harness starts as the DUT when
 	// the profile's DUT is a simulated center; nil otherwise.
 	CenterDUT *center.Server
+
+	// names resolve to addr (profile revocation.address) in DNS.
+	names []string
+	addr  net.IP
 }
 
 // Revocation host names of the test PKI's CDP and OCSP URLs.
@@ -57,14 +62,14 @@ const (
 	OCSPHost = "ocsp.icoc.test"
 )
 
-// ResetDNS makes the CDP/OCSP hosts resolve to the harness's responder
-// again, answered at once.
+// ResetDNS makes the CDP/OCSP hosts and the center's names resolve to the
+// harness (the profile's revocation.address) again, answered at once.
 func (t *TLSRun) ResetDNS() {
 	if t.DNS == nil {
 		return
 	}
-	for _, h := range []string{CRLHost, OCSPHost} {
-		t.DNS.Set(h, net.ParseIP("127.0.0.1"))
+	for _, h := range t.names {
+		t.DNS.Set(h, t.addr)
 	}
 }
 
@@ -162,14 +167,16 @@ func (l *TLSLog) ClientHellos(since time.Time) []center.ClientHello {
 // the log hook and, when the harness plays the center, its CDP/OCSP
 // responder from the test PKI.
 func (r *Run) startTLS() error {
-	t := &TLSRun{Log: &TLSLog{}}
+	ep := r.Profile.Revocation
+	t := &TLSRun{Log: &TLSLog{}, addr: net.ParseIP(ep.Address),
+		names: append([]string{CRLHost, OCSPHost, r.Profile.Center.Host}, r.Profile.Center.Hosts...)}
 	r.TLS = t
 	if r.Center != nil {
 		r.Center.AddHook(t.Log)
 		r.Center.OnClientHello(t.Log.OnClientHello)
 		r.Center.SetClientResponseTimeout(0)
 	}
-	rs, err := NewRevocationServer("127.0.0.1:0", r.logf)
+	rs, err := NewRevocationServer(ep.Listen, r.logf)
 	if err != nil {
 		return err
 	}
@@ -177,12 +184,17 @@ func (r *Run) startTLS() error {
 		return err
 	}
 	t.Revocation = rs
-	d, err := dns.Start("127.0.0.1:0")
+	d, err := dns.Start(ep.DNSListen)
 	if err != nil {
 		return err
 	}
 	t.DNS = d
 	t.ResetDNS()
+	if !r.Profile.DUT.Simulated {
+		// A bench user must point the DUT here: say where "here" is.
+		fmt.Fprintf(os.Stderr, "harness: CRL distribution point and OCSP responder on %s, DNS server on %s answering %s with %s (profile revocation:)\n",
+			rs.Addr(), d.Addr(), strings.Join(t.names, ", "), t.addr)
+	}
 	if r.Profile.HasRole("center") && r.Profile.DUT.Simulated {
 		return r.startCenterDUT()
 	}
@@ -202,6 +214,8 @@ func (r *Run) startCenterDUT() error {
 	cc.Quirks = cq
 	cc.TLS.TimeScale = p.Clock.Scale
 	cc.TLS.PartialChainCAFile = pki.Path(pki.Intermediate.CertFile())
+	// 7.1.1.2.3: the RSA-3072 certificate beside the profile's ECDSA one.
+	cc.TLS.AltCertFile, cc.TLS.AltKeyFile = pki.Path(pki.CenterRSA.ChainFile()), pki.Path(pki.CenterRSA.KeyFile())
 	cc.TLS.ClientRevocation = center.ClientRevocation{Enabled: true, Resolver: r.TLS.DNS.Addr(), Port: r.TLS.RevocationPort()}
 	cc.Logf = func(format string, args ...any) { r.logf("center DUT: "+format, args...) }
 	c, err := center.New(cc)
@@ -237,6 +251,7 @@ func NewRevocationServer(addr string, logf func(string, ...any)) (*center.Revoca
 // and OCSP responder and gives it only the vehicle's quirks.
 func (r *Run) configureVehicleTLS(vc *vehicle.Config) {
 	vc.Quirks, _ = splitQuirks(r.Quirks)
+	vc.WildcardServerNames = r.Profile.DUT.WildcardServerNames
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		vc.Revocation.Resolver = r.TLS.DNS.Addr()
 		vc.Revocation.Port = r.TLS.RevocationPort()

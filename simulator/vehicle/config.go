@@ -57,6 +57,10 @@ type Config struct {
 	HTTP2 bool `yaml:"http2"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
+	// WildcardServerNames lets a wildcard DNS SAN (*.icoc.test) match the
+	// center's name (RFC 6125 §6.4.3); off, the certificate must name the
+	// center exactly (register I-081). The OEM's PKI decides.
+	WildcardServerNames bool `yaml:"wildcard_server_names"`
 	// Revocation says how the vehicle reaches the CRL distribution points
 	// and OCSP responders of the server chain (7.1.1.5).
 	Revocation RevocationConfig `yaml:"revocation"`
