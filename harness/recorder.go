@@ -42,6 +42,9 @@ type Attempt struct {
 	Status     int
 	AnsweredBy string
 	Dropped    bool
+	// Malformed says what the center's HTTP stack refused in the request
+	// before any handler ran (center.Exchange.Malformed), "" otherwise.
+	Malformed string
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -65,6 +68,8 @@ type HandshakeFacts struct {
 	SNI         string
 	ClientCN    string
 	Err         string
+	// Alert is the TLS alert the center sent (center.HandshakeInfo.Alert).
+	Alert string
 }
 
 func factsOf(h center.HandshakeInfo) HandshakeFacts {
@@ -82,6 +87,7 @@ func factsOf(h center.HandshakeInfo) HandshakeFacts {
 	if h.Err != nil {
 		f.Err = h.Err.Error()
 	}
+	f.Alert = h.Alert
 	return f
 }
 
@@ -124,6 +130,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		BodyLen:      len(x.Body),
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
+		Malformed:    x.Malformed,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -76,6 +76,12 @@ type Exchange struct {
 	// VIN is the vehicle identity bound to the client certificate (its
 	// subject common name), empty when there is none.
 	VIN string
+	// Malformed, when set, says what the HTTP stack refused in this request
+	// before any handler ran (a malformed request line or header, a missing
+	// Host, ...); Method, Path and Header are then what could be read of it.
+	// The hooks see such a request, but cannot answer it: the center answers
+	// with the stack's status and an ERROR Result.
+	Malformed string
 }
 
 // Answer is what the center sends back for an Exchange. A zero Status means

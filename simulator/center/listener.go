@@ -31,6 +31,8 @@ type handshakedConn struct {
 	*tls.Conn
 	info ConnInfo
 	hs   HandshakeInfo
+	// h1 is the connection net/http serves for HTTP/1.1 (nil for HTTP/2).
+	h1 *h1Conn
 }
 
 func newHandshakeListener(inner net.Listener, s *Server) *handshakeListener {
@@ -101,15 +103,22 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		l.srv.attachPush(tc, hs)
 		return
 	}
-	l.srv.conns.Store(tc, &handshakedConn{Conn: tc, info: info, hs: hs})
+	hc := &handshakedConn{Conn: tc, info: info, hs: hs}
+	var served net.Conn = tc // HTTP/2: net/http needs the *tls.Conn itself
+	if hs.ALPN != "h2" {
+		hc.h1 = &h1Conn{Conn: tc, srv: l.srv, hc: hc}
+		served = hc.h1
+	}
+	l.srv.conns.Store(served, hc)
 	select {
-	case l.ready <- tc:
+	case l.ready <- served:
 	case <-l.done:
-		l.srv.conns.Delete(tc)
+		l.srv.conns.Delete(served)
 		_ = tc.Close()
 	}
 }
 
+// Accept returns the next connection whose handshake has finished.
 func (l *handshakeListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.ready:

@@ -216,6 +216,9 @@ type connKey struct{}
 // API; then writes the answer and tells the hooks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hc, _ := r.Context().Value(connKey{}).(*handshakedConn)
+	if hc != nil && hc.h1 != nil {
+		hc.h1.startRequest()
+	}
 	x := &Exchange{
 		Seq:        s.reqSeq.Add(1),
 		ReceivedAt: time.Now(),

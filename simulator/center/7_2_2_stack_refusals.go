@@ -1,0 +1,173 @@
+package center
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// maxRefusedCapture bounds the bytes of a request kept to explain a
+// refusal of the HTTP stack.
+const maxRefusedCapture = 64 << 10
+
+// h1Conn is an HTTP/1.1 connection as net/http's server sees it. It keeps
+// the bytes of the request being read, and it recognises the answers
+// net/http writes on its own, before any handler ran (a malformed request
+// line or header, a missing Host, headers too large, an unsupported
+// transfer coding): such a request still reaches the hooks, as an Exchange
+// whose Malformed says what was wrong, and the DUT gets the spec's answer
+// in place of net/http's plain text: the same status with an ERROR Result
+// (7.2.2.9). net/http serves an HTTP/1.1 connection one request at a time,
+// so a status line written when every request handed to the handler has
+// been answered is the stack's own.
+type h1Conn struct {
+	*tls.Conn
+	srv *Server
+	hc  *handshakedConn
+
+	mu        sync.Mutex
+	read      []byte // bytes read since the last request reached the handler
+	handled   int    // requests handed to the handler
+	responses int    // final status lines written
+}
+
+// Read keeps what it reads for a refusal's explanation.
+func (c *h1Conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		if len(c.read) < maxRefusedCapture {
+			c.read = append(c.read, p[:min(n, maxRefusedCapture-len(c.read))]...)
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// startRequest is called by the handler for each request it receives.
+func (c *h1Conn) startRequest() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handled++
+	c.read = nil
+}
+
+// Write passes the handler's answers and replaces the stack's own.
+func (c *h1Conn) Write(p []byte) (int, error) {
+	code, ok := statusLine(p)
+	if !ok || code < 200 {
+		return c.Conn.Write(p)
+	}
+	c.mu.Lock()
+	c.responses++
+	stack := c.responses > c.handled
+	if stack {
+		c.handled = c.responses
+	}
+	raw := c.read
+	c.read = nil
+	c.mu.Unlock()
+	if !stack {
+		return c.Conn.Write(p)
+	}
+	c.srv.refused(c.hc, raw, code, p)
+	return len(p), nil
+}
+
+// statusLine parses "HTTP/1.x NNN" at the start of p.
+func statusLine(p []byte) (int, bool) {
+	if len(p) < 12 || !bytes.HasPrefix(p, []byte("HTTP/1.")) || p[8] != ' ' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(p[9:12]))
+	return n, err == nil
+}
+
+// refused records a request the HTTP stack refused before any handler ran
+// and writes the spec's answer on the connection: the stack's status with
+// an ERROR Result saying what was wrong.
+func (s *Server) refused(hc *handshakedConn, raw []byte, code int, stackAnswer []byte) {
+	x := &Exchange{Seq: s.reqSeq.Add(1), ReceivedAt: time.Now(), Header: http.Header{}}
+	if hc != nil {
+		x.Conn, x.TLS = hc.info, hc.hs
+		if len(hc.hs.PeerCertificates) > 0 {
+			x.VIN = hc.hs.PeerCertificates[0].Subject.CommonName
+		}
+	}
+	x.Method, x.Path, x.Proto, x.Header, x.Malformed = explainBadRequest(raw, stackAnswer)
+	x.Body, x.RawBodyLen = nil, 0
+	for _, h := range s.hooksFor(OnRequest) {
+		if ha := h.OnRequest(x); ha.Status != 0 || ha.Drop {
+			break // the stack has answered already; the hooks only see it
+		}
+	}
+	a := resultAnswer(code, x.Malformed+" (refused by the HTTP stack before any handler)")
+	a.By = "http-stack"
+	at := time.Now()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP/1.1 %03d %s\r\n", code, http.StatusText(code))
+	a.Header.Set("Content-Length", strconv.Itoa(len(a.Body)))
+	a.Header.Set("Connection", "close")
+	_ = a.Header.Write(&b)
+	b.WriteString("\r\n")
+	b.Write(a.Body)
+	if hc != nil {
+		_, _ = hc.Conn.Write(b.Bytes())
+	}
+	for _, h := range s.hooksFor(OnAnswer) {
+		h.OnAnswer(x, a, at)
+	}
+	s.logf("center: conn %d: request refused by the HTTP stack (%d): %s", x.Conn.ID, code, x.Malformed)
+}
+
+// explainBadRequest reads what it can of a request net/http refused: its
+// request line, the header lines that parse, and what is wrong with it.
+func explainBadRequest(raw, stackAnswer []byte) (method, path, proto string, hdr http.Header, why string) {
+	hdr = http.Header{}
+	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
+	if f := strings.Fields(lines[0]); len(f) == 3 {
+		method, path, proto = f[0], f[1], f[2]
+	}
+	for _, l := range lines[1:] {
+		if k, v, ok := strings.Cut(l, ":"); ok && httpguts.ValidHeaderFieldName(k) {
+			hdr.Add(k, strings.TrimSpace(v))
+		}
+	}
+	if req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw))); err != nil {
+		why = "malformed request: " + err.Error()
+	} else {
+		switch {
+		case req.ProtoAtLeast(1, 1) && len(req.Header["Host"]) == 0:
+			why = "missing required Host header"
+		case len(req.Header["Host"]) > 1:
+			why = "more than one Host header"
+		}
+		for k, vs := range req.Header {
+			for _, v := range vs {
+				if why == "" && !httpguts.ValidHeaderFieldValue(v) {
+					why = fmt.Sprintf("invalid value of header %q", k)
+				}
+			}
+		}
+	}
+	if why == "" {
+		// What net/http said on its status line, e.g. "431 Request Header
+		// Fields Too Large" or "400 Bad Request: missing required Host
+		// header".
+		line, _, _ := bytes.Cut(stackAnswer, []byte("\r\n"))
+		why = "refused by net/http: " + strings.TrimPrefix(string(line), "HTTP/1.1 ")
+	}
+	if len(raw) == 0 {
+		why += " (the request's bytes were read with the previous request's body)"
+	}
+	return method, path, proto, hdr, why
+}
