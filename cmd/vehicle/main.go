@@ -66,6 +66,7 @@ func main() {
 	revDNS := flag.String("revocation-dns", "", "DNS server (host:port) for the CDP/OCSP host names (default: -dns, else the system's)")
 	flag.BoolVar(&cfg.WildcardServerNames, "wildcard-server-names", cfg.WildcardServerNames, "accept a wildcard server certificate (*.icoc.test) for the center's name (default: the name must be a SAN exactly, I-081)")
 	flag.BoolVar(&cfg.Push, "push", cfg.Push, "keep a push connection to the center (7.2.3.9.2)")
+	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
 	flag.Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "wall seconds per spec second (1: real time)")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
 	flag.Parse()

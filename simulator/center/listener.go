@@ -16,6 +16,7 @@ import (
 type handshakeListener struct {
 	inner net.Listener
 	srv   *Server
+	conf  *tls.Config // the center's, or a frontend's (ListenTLS)
 	ready chan net.Conn
 	done  chan struct{}
 	once  sync.Once
@@ -35,8 +36,8 @@ type handshakedConn struct {
 	h1 *h1Conn
 }
 
-func newHandshakeListener(inner net.Listener, s *Server) *handshakeListener {
-	l := &handshakeListener{inner: inner, srv: s, ready: make(chan net.Conn), done: make(chan struct{})}
+func newHandshakeListener(inner net.Listener, s *Server, conf *tls.Config) *handshakeListener {
+	l := &handshakeListener{inner: inner, srv: s, conf: conf, ready: make(chan net.Conn), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
@@ -71,7 +72,7 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 	}
 	wait := &clientWaitConn{Conn: raw, timeout: l.srv.clientResponseTimeout()}
 	wire := newWireConn(wait, l.srv.tlsState().ticketLifetime())
-	tc := tls.Server(wire, l.srv.tls)
+	tc := tls.Server(wire, l.conf)
 	hs := HandshakeInfo{Conn: info, Started: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), l.srv.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
@@ -104,8 +105,8 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		return
 	}
 	hc := &handshakedConn{Conn: tc, info: info, hs: hs}
-	var served net.Conn = tc // HTTP/2: net/http needs the *tls.Conn itself
-	if hs.ALPN != "h2" {
+	var served net.Conn = tc                    // HTTP/2 and the frontends: the *tls.Conn itself
+	if hs.ALPN != "h2" && l.conf == l.srv.tls { // HTTP/1.1 on the center's own listener
 		hc.h1 = &h1Conn{Conn: tc, srv: l.srv, hc: hc}
 		served = hc.h1
 	}
