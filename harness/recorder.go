@@ -247,6 +247,8 @@ func (a Attempt) Outcome() string {
 		return "connection dropped by the center"
 	case a.AnsweredAt.IsZero():
 		return "not answered yet"
+	case a.Malformed != "":
+		return a.answer(a.Status) + " by the HTTP stack: " + a.Malformed
 	}
 	return a.answer(a.Status)
 }

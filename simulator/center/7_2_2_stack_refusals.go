@@ -95,7 +95,7 @@ func statusLine(p []byte) (int, bool) {
 // and writes the spec's answer on the connection: the stack's status with
 // an ERROR Result saying what was wrong.
 func (s *Server) refused(hc *handshakedConn, raw []byte, code int, stackAnswer []byte) {
-	x := &Exchange{Seq: s.reqSeq.Add(1), ReceivedAt: time.Now(), Header: http.Header{}}
+	x := &Exchange{Protocol: ProtoHTTP, Seq: s.reqSeq.Add(1), ReceivedAt: time.Now(), Header: http.Header{}}
 	if hc != nil {
 		x.Conn, x.TLS = hc.info, hc.hs
 		if len(hc.hs.PeerCertificates) > 0 {
@@ -104,11 +104,7 @@ func (s *Server) refused(hc *handshakedConn, raw []byte, code int, stackAnswer [
 	}
 	x.Method, x.Path, x.Proto, x.Header, x.Malformed = explainBadRequest(raw, stackAnswer)
 	x.Body, x.RawBodyLen = nil, 0
-	for _, h := range s.hooksFor(OnRequest) {
-		if ha := h.OnRequest(x); ha.Status != 0 || ha.Drop {
-			break // the stack has answered already; the hooks only see it
-		}
-	}
+	_ = s.Decide(x) // the stack has answered already: the hooks only see it
 	a := resultAnswer(code, x.Malformed+" (refused by the HTTP stack before any handler)")
 	a.By = "http-stack"
 	at := time.Now()
@@ -122,9 +118,7 @@ func (s *Server) refused(hc *handshakedConn, raw []byte, code int, stackAnswer [
 	if hc != nil {
 		_, _ = hc.Conn.Write(b.Bytes())
 	}
-	for _, h := range s.hooksFor(OnAnswer) {
-		h.OnAnswer(x, a, at)
-	}
+	s.Answered(x, a, at)
 	s.logf("center: conn %d: request refused by the HTTP stack (%d): %s", x.Conn.ID, code, x.Malformed)
 }
 
