@@ -243,6 +243,8 @@ func (a Attempt) Outcome() string {
 	case a.Abandoned:
 		return fmt.Sprintf("abandoned by the DUT after %s (the center would have answered %s)",
 			a.AnsweredAt.Sub(a.ReceivedAt).Round(time.Millisecond), a.answer(a.Planned))
+	case a.Malformed != "" && a.Dropped:
+		return "refused by the HTTP stack: " + a.Malformed
 	case a.Dropped:
 		return "connection dropped by the center"
 	case a.AnsweredAt.IsZero():

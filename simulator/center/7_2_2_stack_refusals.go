@@ -165,3 +165,30 @@ func explainBadRequest(raw, stackAnswer []byte) (method, path, proto string, hdr
 	}
 	return method, path, proto, hdr, why
 }
+
+// h2StackError records an HTTP/2 protocol error that net/http's server
+// detected and answered itself, with RST_STREAM or GOAWAY, before any
+// handler ran (http.HTTP2Config.CountError): an Exchange whose Malformed
+// names the error in net/http's terms (e.g. conn_PROTOCOL_ERROR_
+// settings_big_or_dups). net/http does not say on which connection or
+// stream, so the Exchange has no connection facts and no request line.
+// (Requests it answers 400 without a handler, a connection-specific header
+// or a TE other than trailers, are not seen: register I-083.)
+func (s *Server) h2StackError(errType string) {
+	x := &Exchange{Protocol: ProtoHTTP, Seq: s.reqSeq.Add(1), ReceivedAt: time.Now(), Proto: "HTTP/2.0", Header: http.Header{}}
+	kind, rest, _ := strings.Cut(errType, "_")
+	frame := "RST_STREAM"
+	if kind == "conn" {
+		kind, frame = "connection", "GOAWAY"
+	}
+	code, name := rest, ""
+	for _, c := range []string{"PROTOCOL_ERROR", "FLOW_CONTROL_ERROR", "FRAME_SIZE_ERROR", "COMPRESSION_ERROR", "STREAM_CLOSED", "REFUSED_STREAM", "INTERNAL_ERROR", "ENHANCE_YOUR_CALM", "SETTINGS_TIMEOUT", "CONNECT_ERROR", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED", "CANCEL", "NO_ERROR"} {
+		if n, ok := strings.CutPrefix(rest, c+"_"); ok {
+			code, name = c, n
+		}
+	}
+	x.Malformed = fmt.Sprintf("HTTP/2 %s error %s (%s): net/http's HTTP/2 server sent %s", kind, code, name, frame)
+	_ = s.Decide(x)
+	s.Answered(x, Answer{Drop: true, By: "http2-stack"}, time.Now())
+	s.logf("center: %s", x.Malformed)
+}

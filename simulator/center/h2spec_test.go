@@ -100,6 +100,8 @@ func TestH2Spec(t *testing.T) {
 		c.ALPN = []string{"h2", "http/1.1"}
 		c.TLS.ClientRevocation = ClientRevocation{} // one OCSP check per h2spec connection would only slow it down
 	})
+	e := &exchanges{}
+	s.AddHook(e)
 	addr := h2relay(t, s.Addr())
 	host, port, _ := net.SplitHostPort(addr)
 	report := filepath.Join(t.TempDir(), "h2spec.xml")
@@ -161,6 +163,19 @@ func TestH2Spec(t *testing.T) {
 	}
 	if total == 0 {
 		t.Errorf("h2spec ran no case:\n%s", out)
+	}
+	// The protocol errors net/http answered itself reached the hooks.
+	e.mu.Lock()
+	refused := 0
+	for _, x := range e.req {
+		if strings.HasPrefix(x.Malformed, "HTTP/2 ") {
+			refused++
+		}
+	}
+	e.mu.Unlock()
+	t.Logf("h2spec: %d HTTP/2 protocol errors of the stack reached the hooks", refused)
+	if refused < 20 {
+		t.Errorf("only %d HTTP/2 protocol errors reached the hooks; h2spec provokes dozens", refused)
 	}
 }
 

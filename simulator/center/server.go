@@ -164,7 +164,7 @@ func (s *Server) Start() error {
 		ReadHeaderTimeout: time.Minute,
 		// The RFC 9113 default frame size (Go announces 1 MiB): a peer that
 		// assumes the default, as h2spec 4.2/3 does, is held to it.
-		HTTP2: &http.HTTP2Config{MaxReadFrameSize: 16384},
+		HTTP2: &http.HTTP2Config{MaxReadFrameSize: 16384, CountError: s.h2StackError},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if hc, ok := s.conns.Load(c); ok {
 				return context.WithValue(ctx, connKey{}, hc)
