@@ -3,7 +3,6 @@ package harness
 import (
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +50,7 @@ type TLSRun struct {
 	// the profile's DUT is a simulated center; nil otherwise.
 	CenterDUT *center.Server
 
-	// names resolve to addr (profile revocation.address) in DNS.
+	// names resolve to addr (profile center.harness_address) in DNS.
 	names []string
 	addr  net.IP
 }
@@ -63,7 +62,7 @@ const (
 )
 
 // ResetDNS makes the CDP/OCSP hosts and the center's names resolve to the
-// harness (the profile's revocation.address) again, answered at once.
+// harness (the profile's center.harness_address) again, answered at once.
 func (t *TLSRun) ResetDNS() {
 	if t.DNS == nil {
 		return
@@ -167,16 +166,19 @@ func (l *TLSLog) ClientHellos(since time.Time) []center.ClientHello {
 // the log hook and, when the harness plays the center, its CDP/OCSP
 // responder from the test PKI.
 func (r *Run) startTLS() error {
-	ep := r.Profile.Revocation
-	t := &TLSRun{Log: &TLSLog{}, addr: net.ParseIP(ep.Address),
-		names: append([]string{CRLHost, OCSPHost, r.Profile.Center.Host}, r.Profile.Center.Hosts...)}
+	cc := r.Profile.Center
+	t := &TLSRun{Log: &TLSLog{}, addr: net.ParseIP(cc.HarnessAddress), names: []string{CRLHost, OCSPHost, cc.Host}}
 	r.TLS = t
 	if r.Center != nil {
 		r.Center.AddHook(t.Log)
 		r.Center.OnClientHello(t.Log.OnClientHello)
 		r.Center.SetClientResponseTimeout(0)
 	}
-	rs, err := NewRevocationServer(ep.Listen, r.logf)
+	addr := r.Profile.Center.RevocationListen
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	rs, err := NewRevocationServer(addr, r.logf)
 	if err != nil {
 		return err
 	}
@@ -184,17 +186,12 @@ func (r *Run) startTLS() error {
 		return err
 	}
 	t.Revocation = rs
-	d, err := dns.Start(ep.DNSListen)
+	d, err := dns.Start(cc.DNSListen)
 	if err != nil {
 		return err
 	}
 	t.DNS = d
 	t.ResetDNS()
-	if !r.Profile.DUT.Simulated {
-		// A bench user must point the DUT here: say where "here" is.
-		fmt.Fprintf(os.Stderr, "harness: CRL distribution point and OCSP responder on %s, DNS server on %s answering %s with %s (profile revocation:)\n",
-			rs.Addr(), d.Addr(), strings.Join(t.names, ", "), t.addr)
-	}
 	if r.Profile.HasRole("center") && r.Profile.DUT.Simulated {
 		return r.startCenterDUT()
 	}
@@ -210,6 +207,7 @@ func (r *Run) startCenterDUT() error {
 	cc := center.NewDefaultConfig()
 	cc.Addr = "127.0.0.1:0"
 	cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
+	applySpecToCenter(&cc, p.Spec)
 	cc.ALPN = []string{"h2", "http/1.1"}
 	cc.Quirks = cq
 	cc.TLS.TimeScale = p.Clock.Scale

@@ -140,7 +140,7 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 		identity: good,
 		stage: func() {
 			startDead()
-			run.TLS.DNS.Set(harness.OCSPHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Revocation.Address))
+			run.TLS.DNS.Set(harness.OCSPHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Center.HarnessAddress))
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 			tried := 0
@@ -150,7 +150,7 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 				}
 			}
 			if tried == 0 || len(ocspFetches(t0)) == 0 || !v.Answered {
-				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then an OCSP request at the second ("+run.Profile.Revocation.Address+"), then the client is served",
+				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then an OCSP request at the second ("+run.Profile.Center.HarnessAddress+"), then the client is served",
 					fmt.Sprintf("%d connection(s) to "+spareIP(0)+", %d OCSP request(s); %s", tried, len(ocspFetches(t0)), v.Describe())))
 			}
 		},

@@ -72,7 +72,7 @@ func startDead() {
 		return
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(spareIP(0), strconv.Itoa(run.TLS.RevocationPort())))
-	Expect(err).NotTo(HaveOccurred(), "the first spare address (profile revocation.spare_addresses) for the several-answers case")
+	Expect(err).NotTo(HaveOccurred(), "the first spare address (profile center.spare_addresses) for the several-answers case")
 	dead = &deadListener{ln: ln}
 	go func() {
 		for {
@@ -89,8 +89,8 @@ func startDead() {
 }
 
 // spareIP is the i-th spare address of the harness (profile
-// revocation.spare_addresses): 127.0.0.2 and 127.0.0.3 on loopback.
-func spareIP(i int) string { return run.Profile.Revocation.SpareAddresses[i] }
+// center.spare_addresses): 127.0.0.2 and 127.0.0.3 on loopback.
+func spareIP(i int) string { return run.Profile.Center.SpareAddresses[i] }
 
 // mutedIP is the address of the fault proxy in front of the harness's CDP
 // (same port), for the network variant of row H: the second spare address.
@@ -234,7 +234,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		quirk:   "first-dns-answer-only",
 		stage: func(context.Context) {
 			startDead()
-			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Revocation.Address))
+			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Center.HarnessAddress))
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			tried := 0
@@ -244,7 +244,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 				}
 			}
 			if tried == 0 || len(fetches(t0, crlPath)) == 0 || len(appData(t0)) == 0 {
-				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then a CRL fetch from the second ("+run.Profile.Revocation.Address+"), then application data",
+				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then a CRL fetch from the second ("+run.Profile.Center.HarnessAddress+"), then application data",
 					fmt.Sprintf("%d connection(s) to "+spareIP(0)+", %d fetch(es) of %s, %d HTTP request(s)", tried, len(fetches(t0, crlPath)), crlPath, len(appData(t0)))))
 			}
 		},
