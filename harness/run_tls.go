@@ -240,7 +240,7 @@ func (r *Run) CenterDUTAddr() string {
 // the root's and the intermediate's CRLs at the paths of their CDP URLs,
 // OCSP answers by the delegated responder (and the rogue one for faults).
 func NewRevocationServer(addr string, logf func(string, ...any)) (*center.RevocationServer, error) {
-	cfg := center.TestPKIRevocationConfig(pki.Dir(), addr)
+	cfg := center.PKIRevocationConfig(pki.Dir(), addr)
 	cfg.Logf = logf
 	return center.NewRevocationServer(cfg)
 }

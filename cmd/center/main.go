@@ -153,7 +153,7 @@ func start(o options, logf func(string, ...any)) (*center.Server, *center.Revoca
 	}
 	var rs *center.RevocationServer
 	if o.Responder != "off" && o.Responder != "" {
-		rc := center.TestPKIRevocationConfig(o.PKI, o.Responder)
+		rc := center.PKIRevocationConfig(o.PKI, o.Responder)
 		rc.Logf = logf
 		var err error
 		if rs, err = center.NewRevocationServer(rc); err != nil {

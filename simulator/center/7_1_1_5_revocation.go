@@ -708,13 +708,13 @@ func parseOCSPRequest(r *http.Request) *ocsp.Request {
 	return req
 }
 
-// TestPKIRevocationConfig is the RevocationConfig of the test PKI whose
+// PKIRevocationConfig is the RevocationConfig of the test PKI whose
 // files are in dir (fixtures/pki, named as package pki names them): the
 // root's and the intermediate's CRLs at the paths of their CDP URLs
 // (/root.crl, /intermediate.crl), OCSP answers by the delegated responder,
 // the rogue responder for the WrongResponder fault. addr is the listen
 // address (the URLs name port 80 of crl.icoc.test and ocsp.icoc.test).
-func TestPKIRevocationConfig(dir, addr string) RevocationConfig {
+func PKIRevocationConfig(dir, addr string) RevocationConfig {
 	p := func(f string) string { return filepath.Join(dir, f) }
 	return RevocationConfig{
 		Addr: addr,
