@@ -70,6 +70,10 @@ const (
 	ProtoHTTP Protocol = "http"
 	ProtoGRPC Protocol = "grpc"
 	ProtoMQTT Protocol = "mqtt"
+	// ProtoTLS is a TLS handshake on the timeline; ProtoDNS a DNS query to
+	// a server of the harness (neither is an Exchange of the center).
+	ProtoTLS Protocol = "tls"
+	ProtoDNS Protocol = "dns"
 )
 
 // Or returns p, or ProtoHTTP when p is empty.
