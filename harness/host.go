@@ -279,6 +279,9 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	if r.push {
 		args = append(args, "-push")
 	}
+	if p.DUT.WildcardServerNames {
+		args = append(args, "-wildcard-server-names")
+	}
 	if !reflect.DeepEqual(p.Spec, spec.DefaultOptions()) {
 		f, err := r.writeSpecFile()
 		if err != nil {

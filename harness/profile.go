@@ -77,6 +77,11 @@ type DUT struct {
 	CertFile   string `yaml:"cert_file"`
 	KeyFile    string `yaml:"key_file"`
 	RootCAFile string `yaml:"root_ca_file"`
+	// WildcardServerNames says the DUT accepts a wildcard server
+	// certificate (*.icoc.test) for the center's name (register I-081): the
+	// wildcard spec of Table 7-4 D then expects it to communicate; false
+	// (the default) expects a refusal.
+	WildcardServerNames bool `yaml:"wildcard_server_names"`
 }
 
 // CANConfig names the bus: a SocketCAN interface, the UDP multicast
@@ -146,9 +151,35 @@ type CenterConfig struct {
 	// OCSP answers (the hosts crl.icoc.test and ocsp.icoc.test of the
 	// certificates); empty: a free port on 127.0.0.1 per suite.
 	RevocationListen string `yaml:"revocation_listen"`
-	CertFile         string `yaml:"cert_file"`
-	KeyFile          string `yaml:"key_file"`
-	ClientCAFile     string `yaml:"client_ca_file"`
+	// DNSListen is where the harness's DNS server listens (UDP host:port):
+	// it answers crl.icoc.test, ocsp.icoc.test and the center's host with
+	// HarnessAddress, and stages the DNS faults of Tables 7-4/7-5 row G, so
+	// a DUT must resolve those names with it for the row G specs. Empty: a
+	// free port on 127.0.0.1 per suite; on a bench 0.0.0.0:53.
+	DNSListen string `yaml:"dns_listen"`
+	// HarnessAddress is the address the harness's DNS server answers for
+	// those names: the harness PC as the DUT reaches it. Empty: 127.0.0.1.
+	HarnessAddress string `yaml:"harness_address"`
+	// SpareAddresses are two more addresses of the harness PC the DUT can
+	// reach, used by rows G (several DNS answers, the first dead) and H (a
+	// muted link) of Tables 7-4/7-5. Empty: 127.0.0.2 and 127.0.0.3.
+	SpareAddresses []string `yaml:"spare_addresses"`
+	CertFile       string   `yaml:"cert_file"`
+	KeyFile        string   `yaml:"key_file"`
+	ClientCAFile   string   `yaml:"client_ca_file"`
+}
+
+// tlsDefaults fills the unset addresses of the TLS suite's DNS.
+func (c *CenterConfig) tlsDefaults() {
+	if c.DNSListen == "" {
+		c.DNSListen = "127.0.0.1:0"
+	}
+	if c.HarnessAddress == "" {
+		c.HarnessAddress = "127.0.0.1"
+	}
+	if len(c.SpareAddresses) == 0 {
+		c.SpareAddresses = []string{"127.0.0.2", "127.0.0.3"}
+	}
 }
 
 // Has reports whether the DUT has capability c.
@@ -216,6 +247,7 @@ func LoadProfile(path string) (*Profile, error) {
 			*f = filepath.Join(base, *f)
 		}
 	}
+	p.Center.tlsDefaults()
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -285,6 +317,15 @@ func (p *Profile) validate() error {
 	}
 	if p.Center.Host == "" {
 		return bad("center.host", "not set")
+	}
+	if _, _, err := net.SplitHostPort(p.Center.DNSListen); err != nil {
+		return bad("center.dns_listen", "%q: %v", p.Center.DNSListen, err)
+	}
+	if net.ParseIP(p.Center.HarnessAddress) == nil {
+		return bad("center.harness_address", "%q is not an IP address", p.Center.HarnessAddress)
+	}
+	if len(p.Center.SpareAddresses) != 2 || net.ParseIP(p.Center.SpareAddresses[0]) == nil || net.ParseIP(p.Center.SpareAddresses[1]) == nil {
+		return bad("center.spare_addresses", "%q: want two IP addresses", p.Center.SpareAddresses)
 	}
 	files := []struct{ field, path string }{
 		{"center.cert_file", p.Center.CertFile}, {"center.key_file", p.Center.KeyFile}, {"center.client_ca_file", p.Center.ClientCAFile},

@@ -206,6 +206,9 @@ func (r *Run) announce(busCfg bus.Config) {
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		fmt.Fprintf(os.Stderr, "icoc: CRLs and OCSP of %s and %s: http://%s\n", CRLHost, OCSPHost, r.TLS.Revocation.Addr())
 	}
+	if r.TLS != nil && r.TLS.DNS != nil {
+		fmt.Fprintf(os.Stderr, "icoc: DNS server %s answers %s with %s (the DUT resolves with it for Tables 7-4/7-5 row G)\n", r.TLS.DNS.Addr(), strings.Join(r.TLS.names, ", "), r.TLS.addr)
+	}
 }
 
 // broadcast sends the ignition state and the VIN cyclically, as a body ECU

@@ -87,7 +87,7 @@ var _ = Describe("7.2.2.6 Retry while the center is away", func() {
 		reportLatency(d)
 
 		var tries []time.Time
-		for _, c := range run.TLS.Log.Connections(dead) {
+		for _, c := range run.Recorder.Connections(dead) {
 			if c.AcceptedAt.Before(relinked) {
 				tries = append(tries, c.AcceptedAt)
 			}

@@ -115,6 +115,9 @@ func (s *Server) offerALPN() {
 			c = c.Clone()
 		}
 		c.NextProtos = append(s.ALPN(), PushALPN)
+		if w, ok := h.Conn.(*wireConn); ok {
+			c.KeyLogWriter = w.stream.KeyLog()
+		}
 		return c, nil
 	}
 }
@@ -165,6 +168,9 @@ func (s *Server) Start() error {
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: time.Minute,
+		// The RFC 9113 default frame size (Go announces 1 MiB): a peer that
+		// assumes the default, as h2spec 4.2/3 does, is held to it.
+		HTTP2: &http.HTTP2Config{MaxReadFrameSize: 16384, CountError: s.h2StackError},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if hc, ok := s.conns.Load(c); ok {
 				return context.WithValue(ctx, connKey{}, hc)
@@ -216,6 +222,9 @@ type connKey struct{}
 // API; then writes the answer and tells the hooks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hc, _ := r.Context().Value(connKey{}).(*handshakedConn)
+	if hc != nil && hc.h1 != nil {
+		hc.h1.startRequest()
+	}
 	x := &Exchange{
 		Protocol:   ProtoHTTP,
 		Seq:        s.reqSeq.Add(1),

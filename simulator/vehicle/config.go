@@ -63,6 +63,10 @@ type Config struct {
 	Uplink string `yaml:"uplink"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
+	// WildcardServerNames lets a wildcard DNS SAN (*.icoc.test) match the
+	// center's name (RFC 6125 §6.4.3); off, the certificate must name the
+	// center exactly (register I-081). The OEM's PKI decides.
+	WildcardServerNames bool `yaml:"wildcard_server_names"`
 	// Spec holds the register's readings the vehicle applies where it reads
 	// one: Table 7-8's retry flags, the response timeout and its backoff,
 	// the gzip threshold, the session cookie's name. VehicleIDHeader is set
