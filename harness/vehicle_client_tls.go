@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -136,6 +137,8 @@ func (r *Run) VisitCenterDUT(ctx context.Context, id ClientIdentity, o VisitOpti
 	sc := &streamConn{Conn: raw}
 	if tc.KeyLogWriter == nil {
 		tc.KeyLogWriter = sc.stream.KeyLog()
+	} else { // the run's key log (evidence) and the record reader both get the secrets
+		tc.KeyLogWriter = io.MultiWriter(tc.KeyLogWriter, sc.stream.KeyLog())
 	}
 	defer func() {
 		v.Alert = sc.stream.Alert()

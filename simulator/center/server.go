@@ -116,7 +116,11 @@ func (s *Server) offerALPN() {
 		}
 		c.NextProtos = append(s.ALPN(), PushALPN)
 		if w, ok := h.Conn.(*wireConn); ok {
-			c.KeyLogWriter = w.stream.KeyLog()
+			if c.KeyLogWriter != nil { // Config.KeyLogWriter (evidence) gets the secrets too
+				c.KeyLogWriter = io.MultiWriter(c.KeyLogWriter, w.stream.KeyLog())
+			} else {
+				c.KeyLogWriter = w.stream.KeyLog()
+			}
 		}
 		return c, nil
 	}
