@@ -1,0 +1,57 @@
+package harness
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// retryChart draws in spec time: the window of each retry after the answer
+// before it (Tolerance.WithinLate's bounds), the attempts marked by whether
+// they came inside their window and within the count.
+func TestRetryChart(t *testing.T) {
+	c := Clock{Mode: "scaled", Scale: 0.05}
+	p := RetryPattern{Retries: 1, Interval: 3 * time.Second, Tolerance: Tolerance{Relative: 0.2}, Clock: c}
+	as := attemptsAt(c, 3*time.Second, 10*time.Second) // one retry in time, one too many
+	ch := retryChart(Requirement{Clause: "7.2.2.6"}, p, as, "3 attempts", as[2].AnsweredAt.Add(c.Wall(5*time.Second)))
+	near := func(a, b float64) bool { return math.Abs(a-b) < 0.01 }
+	if len(ch.Windows) != 1 || !near(ch.Windows[0].From, 0.02+2.4) || !near(ch.Windows[0].To, 0.02+3.6) {
+		t.Errorf("windows %+v; want [2.42, 3.62] (answer at 0.02 s, 3 s ± 20%%)", ch.Windows)
+	}
+	if len(ch.Attempts) != 3 || !ch.Attempts[0].OK || !ch.Attempts[1].OK || ch.Attempts[2].OK {
+		t.Errorf("attempts %+v; want the third out of the rule", ch.Attempts)
+	}
+	if ch.Attempts[1].Label != "#2 503" || !near(ch.End, ch.Attempts[2].Answered+5) || ch.Verdict != "3 attempts" {
+		t.Errorf("chart %+v", ch)
+	}
+}
+
+func TestSpecTimeLabels(t *testing.T) {
+	if l := SpecTimeLabel(90*time.Second + time.Millisecond); l != "spec-time:91s" {
+		t.Errorf("label %q", l)
+	}
+	if d, ok := DeclaredSpecTime([]string{"protocol:http1", "spec-time:480s"}); !ok || d != 8*time.Minute {
+		t.Errorf("declared %v %v", d, ok)
+	}
+	for _, bad := range [][]string{nil, {"spec-time:x"}, {"spec-time:1s", "spec-time:2s"}, {"spec-time:0s"}} {
+		if _, ok := DeclaredSpecTime(bad); ok {
+			t.Errorf("%q: declared", bad)
+		}
+	}
+	if !allowedLabel("spec-time:60s") || !allowedLabel("smoke") || allowedLabel("spec-time:") {
+		t.Error("label registry")
+	}
+	real := Clock{Mode: "real", Scale: 1}
+	if b := SpecBudget(real, time.Hour); b < time.Hour {
+		t.Errorf("budget %v shorter than the scenario", b)
+	}
+}
+
+func TestSpecSlug(t *testing.T) {
+	rep := types.SpecReport{ContainerHierarchyTexts: []string{"Table 7-8"}, LeafNodeText: "[7.2.2.4 T7-8 503] HTTP/1.1 real-time"}
+	if s := specSlug(rep); len(s) != len("7.2.2.4_T7-8_503-")+8 || s[:17] != "7.2.2.4_T7-8_503-" {
+		t.Errorf("slug %q", s)
+	}
+}
