@@ -545,6 +545,33 @@ func (m Matrix) Markdown(w io.Writer) error {
 		p("\n")
 	}
 
+	if len(v.Grids) > 0 {
+		p("## Behaviour tables\n\n")
+		for _, g := range v.Grids {
+			p("### %s\n\n| Row |", md(g.Title))
+			for _, c := range g.Columns {
+				p(" %s |", md(c))
+			}
+			p("\n| --- |%s\n", strings.Repeat(" --- |", len(g.Columns)))
+			for _, r := range g.Rows {
+				p("| %s |", md(r.Row))
+				for _, c := range r.Cells {
+					var specs []string
+					for _, sp := range c.Specs {
+						w := md(string(sp.Verdict))
+						if sp.Ref != "" {
+							w = fmt.Sprintf("**%s** ([%s](#%s))", w, sp.Ref, strings.ToLower(sp.Ref))
+						}
+						specs = append(specs, w)
+					}
+					p(" %s |", strings.Join(specs, ", "))
+				}
+				p("\n")
+			}
+			p("\n")
+		}
+	}
+
 	p("## Suites\n\n| # | Suite | Path | Started | Wall time | Specs | Not run | Ginkgo |\n| ---: | --- | --- | --- | ---: | ---: | ---: | --- |\n")
 	for _, s := range v.Suites {
 		p("| %d | %s | %s | %s | %s | %d | %s | %s |\n", s.N, md(s.Name), md(s.Path), s.Started, s.Wall, s.Specs, s.NotRun, md(s.Succeeded))
@@ -573,33 +600,6 @@ func (m Matrix) Markdown(w io.Writer) error {
 		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", md(r.Clause), md(r.Case), md(r.Name), verdict, r.Wall, r.SpecTime, md(r.Labels), strings.Join(notes, "; "))
 	}
 	p("\n")
-
-	if len(v.Grids) > 0 {
-		p("## Behaviour tables\n\n")
-		for _, g := range v.Grids {
-			p("### %s\n\n| Row |", md(g.Title))
-			for _, c := range g.Columns {
-				p(" %s |", md(c))
-			}
-			p("\n| --- |%s\n", strings.Repeat(" --- |", len(g.Columns)))
-			for _, r := range g.Rows {
-				p("| %s |", md(r.Row))
-				for _, c := range r.Cells {
-					var specs []string
-					for _, sp := range c.Specs {
-						w := md(string(sp.Verdict))
-						if sp.Ref != "" {
-							w = fmt.Sprintf("**%s** ([%s](#%s))", w, sp.Ref, strings.ToLower(sp.Ref))
-						}
-						specs = append(specs, w)
-					}
-					p(" %s |", strings.Join(specs, ", "))
-				}
-				p("\n")
-			}
-			p("\n")
-		}
-	}
 
 	if len(v.Failures) > 0 {
 		p("## Failures\n\n")
