@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -160,10 +161,14 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	}
 	cmd := exec.Command("go", ginkgoArgs...)
 	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// Ginkgo's output and the progress lines reach the same terminal from
+	// two goroutines: one lock for both.
+	var outMu sync.Mutex
+	syncOut, syncErr := &syncWriter{mu: &outMu, w: stdout}, &syncWriter{mu: &outMu, w: stderr}
+	cmd.Stdout, cmd.Stderr = syncOut, syncErr
 	cmd.Env = append(os.Environ(), harness.EnvSkipSelfTest+"=1")
 	start := time.Now()
-	fol := newFollower(plan, events, stderr, logFile)
+	fol := newFollower(plan, events, syncErr, logFile)
 	go fol.run()
 	runErr := cmd.Run()
 	fol.close()
@@ -287,4 +292,17 @@ func ginkgoSuites(root string, patterns []string) ([]string, error) {
 		}
 	}
 	return dirs, nil
+}
+
+// syncWriter serializes writes to w under mu (shared by the writers of one
+// terminal).
+type syncWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
