@@ -39,6 +39,9 @@ type Attempt struct {
 	BodyLen    int
 	RawBodyLen int
 	BodySHA256 string
+	// DecodeErr says why the body did not decode by its Content-Encoding
+	// (center.Exchange.DecodeErr); "" when it did or had none.
+	DecodeErr  string
 	Status     int
 	AnsweredBy string
 	Dropped    bool
@@ -124,6 +127,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		BodyLen:      len(x.Body),
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
+		DecodeErr:    x.DecodeErr,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -67,6 +67,10 @@ type Exchange struct {
 	Header     http.Header
 	Body       []byte
 	RawBodyLen int
+	// DecodeErr says why the body could not be decoded by its
+	// Content-Encoding (e.g. labelled gzip but not gzip: Body is then the
+	// body as it came); "" when it was decoded or had no coding.
+	DecodeErr string
 	// VIN is the vehicle identity bound to the client certificate (its
 	// subject common name), empty when there is none.
 	VIN string
