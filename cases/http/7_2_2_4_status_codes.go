@@ -2,6 +2,7 @@ package httpcases
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -79,6 +80,14 @@ func statusName(v Version, code int, realTime bool) string {
 	panic(fmt.Sprintf("Table 7-8 has no row %d", code))
 }
 
+// readings renders the register entries a row rests on: ", I-008" or "".
+func readings(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(ids, ", ")
+}
+
 func mode(r spec.RetryRule) string {
 	if r.RealTime {
 		return "real-time"
@@ -114,7 +123,7 @@ func (s *suite) statusSpec(ctx SpecContext, c statusCase) {
 		Skip(why)
 	}
 	req := harness.Requirement{
-		Clause: fmt.Sprintf("7.2.2.4 Table 7-8 row %d (Retry %s); 7.2.2.6 %s; %s", c.status.Code, yesNo(c.status.Retry), c.rule.ID, c.v.Name),
+		Clause: fmt.Sprintf("7.2.2.4 Table 7-8 row %d (Retry %s%s); 7.2.2.6 %s; %s", c.status.Code, yesNo(c.status.Retry), readings(c.status.Interpretations), c.rule.ID, c.v.Name),
 		Rule:   ruleText(c),
 	}
 	s.speak()

@@ -53,3 +53,23 @@ func TestQuirks(t *testing.T) {
 func TestSpecNames(t *testing.T) {
 	harness.CheckSpecNames(t, quirkCases())
 }
+
+// variantCases pairs each variant of the reference vehicle (another choice
+// a clause leaves open) with the specs that must pass it: a vehicle that
+// offers only the strongest suite and group of 7.1.1.2 conforms.
+func variantCases() []harness.VariantCase {
+	var strongest []string
+	for _, c := range ruleCases {
+		switch c.clause {
+		case "7.1.1.1", "7.1.1.2.1", "7.1.1.2.2", "7.1.1.4":
+			strongest = append(strongest, c.name)
+		}
+	}
+	return []harness.VariantCase{{Variant: "strongest-only", Specs: strongest}}
+}
+
+// TestVariants proves that the specs judge the clause, not the reference
+// vehicle's habits: under each variant the specs of its clause pass.
+func TestVariants(t *testing.T) {
+	harness.RunVariantSelfTest(t, "tls", variantCases())
+}

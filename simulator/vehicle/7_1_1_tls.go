@@ -22,6 +22,8 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "offer-x25519", Clause: "7.1.1.2.2", Breaks: "offers X25519 and P-256 key shares"})
 	registerQuirk(QuirkInfo{Name: "refuse-rsa-server", Clause: "7.1.1.2.3", Breaks: "refuses an RSA-3072 server certificate"})
 	registerQuirk(QuirkInfo{Name: "no-session-resumption", Clause: "7.1.1.4", Breaks: "never resumes a TLS session"})
+	registerQuirk(QuirkInfo{Name: "strongest-only", Clause: "7.1.1.2.1 Table 7-1, 7.1.1.2.2 (I-010, I-022)", Variant: true,
+		Breaks: "offers only TLS_AES_256_GCM_SHA384 (no ChaCha20, process-wide) and only secp521r1, instead of both allowed suites and secp384r1 first"})
 }
 
 // quirkedHello applies the quirks that change what the vehicle offers in
@@ -80,6 +82,11 @@ func tlsConfig(cfg Config, serverName string) (*tls.Config, error) {
 	if q.Has("offer-aes128") {
 		tls13suites.EnableAES128()
 	}
+	curves := []tls.CurveID{tls.CurveP384, tls.CurveP521}
+	if q.Has("strongest-only") {
+		tls13suites.OnlyAES256()
+		curves = []tls.CurveID{tls.CurveP521}
+	}
 	chk := newServerChecker(cfg, q, roots, serverName)
 	tc := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
@@ -92,7 +99,7 @@ func tlsConfig(cfg Config, serverName string) (*tls.Config, error) {
 		// the rows of Table 7-4 can be told apart.
 		InsecureSkipVerify: true,
 		VerifyConnection:   chk.verify,
-		CurvePreferences:   []tls.CurveID{tls.CurveP384, tls.CurveP521},
+		CurvePreferences:   curves,
 		NextProtos:         []string{"http/1.1"},
 		// 7.1.1.4: stateless resumption (tickets), 1-RTT; crypto/tls never
 		// sends early data over TCP.
