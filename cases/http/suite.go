@@ -76,6 +76,7 @@ func QuirkCases(v Version) []harness.QuirkCase {
 		harness.QuirkCase{Quirk: "corrupt-upload", Specs: []string{uploadIntactName(v)}},
 		harness.QuirkCase{Quirk: "upper-extension", Specs: []string{fileNameName(v)}},
 		harness.QuirkCase{Quirk: "request-id-hex", Specs: []string{fileNameName(v)}},
+		harness.QuirkCase{Quirk: "local-time", Specs: []string{fileNameName(v)}},
 		// A request ID in another form hides the upload from the specs
 		// that pick attempts by it: they must say what did arrive.
 		harness.QuirkCase{Quirk: "request-id-hex", Specs: []string{

@@ -22,6 +22,7 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "no-buffering", Clause: "7.2.2.6, 5 Table 5-1", Breaks: "discards the CAN data of an upload whose retries are spent instead of keeping it for the next upload"})
 	registerQuirk(QuirkInfo{Name: "ignore-vin", Clause: "7.2.2.7", Breaks: "connects to the center before the VIN has been read from the bus"})
 	registerQuirk(QuirkInfo{Name: "mute", Clause: "every vehicle-DUT clause", Breaks: "never talks to the center (no connection at all), so every vehicle-DUT spec takes its nothing-arrived path"})
+	registerQuirk(QuirkInfo{Name: "local-time", Clause: "Appendix 1 §2", Breaks: "puts Japan's local time (UTC+9) into the file name instead of UTC"})
 	registerQuirk(QuirkInfo{Name: "request-id-hex", Clause: "Appendix 1 §2", Breaks: "writes the request ID into the file name in hexadecimal instead of the requested command's decimal value"})
 	registerQuirk(QuirkInfo{Name: "ig-off-uploads", Clause: "7.2.2.7, Appendix 1 §2 (I-064)", Variant: true,
 		Breaks: "takes CAN data and obeys upload triggers whenever +B is on, the ignition off too, and uploads at every IG-OFF (trigger f), as soon as the VIN is known: ignition is not a 7.2.2.7 precondition"})
@@ -492,6 +493,9 @@ func (v *Vehicle) fileName(at time.Time, counter int, t bench.UploadTrigger) str
 	trig := t.Trigger
 	if trig == 0 {
 		trig = 'c'
+	}
+	if v.quirks.Has("local-time") {
+		at = at.UTC().Add(9 * time.Hour)
 	}
 	fn := spec.FileName{
 		Time:       at.UTC().Truncate(time.Second),
