@@ -64,6 +64,7 @@ type Option func(*startOptions)
 
 type startOptions struct {
 	push      bool
+	uplink    string
 	host      Host
 	quirks    []string
 	quirksSet bool
@@ -79,6 +80,11 @@ func PreferHost(h Host) Option { return func(o *startOptions) { o.host = h } }
 // push leave it off, so the extra connection does not show in their
 // timelines.
 func WithPush() Option { return func(o *startOptions) { o.push = true } }
+
+// WithUplink makes a simulated vehicle upload over the given protocol
+// (vehicle.UplinkNames: "http", and the others as they land) instead of
+// HTTP; a suite of another protocol's uploads asks for its own.
+func WithUplink(protocol string) Option { return func(o *startOptions) { o.uplink = protocol } }
 
 // WithQuirks switches the given quirks on instead of those of the flags
 // (ICOC_QUIRKS); for tests that start runs of their own.
@@ -205,6 +211,9 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		vc.TimeScale = p.Clock.Scale
 		vc.Quirks = r.Quirks
 		vc.Push = r.push
+		if r.uplink != "" {
+			vc.Uplink = r.uplink
+		}
 		vc.Logf = r.logf
 		r.configureVehicleTLS(&vc)
 		v, err := vehicle.New(vc)
@@ -236,6 +245,9 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	}
 	if r.push {
 		args = append(args, "-push")
+	}
+	if r.uplink != "" {
+		args = append(args, "-uplink", r.uplink)
 	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		args = append(args, "-revocation-port", strconv.Itoa(r.TLS.RevocationPort()))

@@ -17,11 +17,18 @@ import (
 	"github.com/icoc-dev/icoc/spec"
 )
 
-// Attempt is one request the harness's center saw, with the facts of its
-// connection and what it answered. Times are wall times; convert gaps with
-// the Clock.
+// Attempt is one exchange on the timeline: a request the harness's center
+// saw, in any protocol (an HTTP request, a gRPC call, an MQTT packet that
+// expects an answer), with the facts of its connection and what it
+// answered. Times are wall times; convert gaps with the Clock.
 type Attempt struct {
-	Seq    uint64
+	Seq uint64
+	// Protocol is the exchange's protocol (center.ProtoHTTP, ProtoGRPC,
+	// ProtoMQTT); never empty.
+	Protocol center.Protocol
+	// Key identifies the request the attempt carries: its retries have the
+	// same Key, another request a different one (see ByRequest).
+	Key    string
 	ConnID uint64
 	// Reused is true when an earlier attempt came over the same connection
 	// (HTTP/2, or HTTP/1.1 keep-alive).
@@ -41,10 +48,21 @@ type Attempt struct {
 	BodySHA256 string
 	// DecodeErr says why the body did not decode by its Content-Encoding
 	// (center.Exchange.DecodeErr); "" when it did or had none.
-	DecodeErr  string
+	DecodeErr string
+	// Messages are the application messages of a streaming exchange (gRPC),
+	// as they crossed the wire.
+	Messages []center.Message
+	// Status is the HTTP status answered (0 when abandoned or dropped);
+	// Code the protocol's own status (gRPC code, MQTT reason code).
 	Status     int
+	Code       int
 	AnsweredBy string
 	Dropped    bool
+	// Abandoned is true when the DUT went away before the answer was
+	// written (it gave up waiting, or reset the stream); AnsweredAt is then
+	// when it went away, and Planned what the center would have answered.
+	Abandoned bool
+	Planned   int
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -116,6 +134,9 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 	sum := sha256.Sum256(x.Body)
 	a := Attempt{
 		Seq:          x.Seq,
+		Protocol:     x.Protocol.Or(),
+		Key:          x.RequestKey(),
+		Messages:     append([]center.Message(nil), x.Messages...),
 		ConnID:       x.Conn.ID,
 		ConnAccepted: x.Conn.AcceptedAt,
 		Handshake:    factsOf(x.TLS),
@@ -147,10 +168,18 @@ func (r *Recorder) OnAnswer(x *center.Exchange, a center.Answer, at time.Time) {
 		return
 	}
 	delete(r.pending, x.Seq)
-	r.attempts[i].AnsweredAt = at
-	r.attempts[i].Status = a.Status
-	r.attempts[i].AnsweredBy = a.By
-	r.attempts[i].Dropped = a.Drop
+	at0 := &r.attempts[i]
+	at0.AnsweredAt = at
+	at0.Status, at0.Code = a.Status, a.Code
+	at0.AnsweredBy = a.By
+	at0.Dropped = a.Drop
+	at0.Messages = append([]center.Message(nil), x.Messages...)
+	if x.Key != "" {
+		at0.Key = x.Key // a streaming protocol may learn the key late
+	}
+	if x.Abandoned {
+		at0.Abandoned, at0.Planned, at0.Status, at0.Code = true, a.Status, 0, 0
+	}
 }
 
 // Attempts returns a copy of the attempts that match keep (all when nil), in
@@ -180,13 +209,79 @@ func Timeline(attempts []Attempt, c Clock) string {
 		if a.Reused {
 			conn = "reused connection"
 		}
-		fmt.Fprintf(&b, "  #%d at %6.2fs spec: %s %s %s (%s) -> %d", i+1, c.Spec(a.Start().Sub(t0)).Seconds(), a.Method, a.Path, a.Proto, conn, a.Status)
+		fmt.Fprintf(&b, "  #%d at %6.2fs spec: %s (%s) -> %s", i+1, c.Spec(a.Start().Sub(t0)).Seconds(), a.Request(), conn, a.Outcome())
 		if i > 0 && !attempts[i-1].AnsweredAt.IsZero() {
 			fmt.Fprintf(&b, ", %.2fs after answer #%d", c.Spec(a.Start().Sub(attempts[i-1].AnsweredAt)).Seconds(), i)
 		}
 		b.WriteByte('\n')
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// Request renders what the attempt asked, in its protocol's terms.
+func (a Attempt) Request() string {
+	switch a.Protocol {
+	case center.ProtoGRPC:
+		s := "gRPC " + a.Path
+		if n := len(a.Messages); n > 0 {
+			s += fmt.Sprintf(" [%d message(s)]", n)
+		}
+		return s
+	case center.ProtoMQTT:
+		return strings.TrimSpace("MQTT " + a.Method + " " + a.Path)
+	}
+	return a.Method + " " + a.Path + " " + a.Proto
+}
+
+// Outcome renders how the attempt ended, in its protocol's terms: the
+// status answered, dropped, abandoned by the DUT, or still open.
+func (a Attempt) Outcome() string {
+	switch {
+	case a.Abandoned:
+		return fmt.Sprintf("abandoned by the DUT after %s (the center would have answered %s)",
+			a.AnsweredAt.Sub(a.ReceivedAt).Round(time.Millisecond), a.answer(a.Planned))
+	case a.Dropped:
+		return "connection dropped by the center"
+	case a.AnsweredAt.IsZero():
+		return "not answered yet"
+	}
+	return a.answer(a.Status)
+}
+
+func (a Attempt) answer(status int) string {
+	switch a.Protocol {
+	case center.ProtoGRPC:
+		if status != 0 && status != 200 {
+			return fmt.Sprintf("HTTP %d without grpc-status", status)
+		}
+		if row, ok := spec.GRPCStatusFor(a.Code); ok {
+			return fmt.Sprintf("%s (%d)", row.Name, a.Code)
+		}
+		return fmt.Sprintf("gRPC code %d", a.Code)
+	case center.ProtoMQTT:
+		return fmt.Sprintf("reason code 0x%02X", a.Code)
+	}
+	return strconv.Itoa(status)
+}
+
+// ByRequest splits attempts by request (Attempt.Key), each request's
+// attempts in arrival order and the requests in the order of their first
+// attempt: a retry repeats its request's Key, another request (another
+// file) starts a group of its own. Judge each group with
+// FollowRetryPattern.
+func ByRequest(attempts []Attempt) [][]Attempt {
+	var out [][]Attempt
+	at := map[string]int{}
+	for _, a := range attempts {
+		i, ok := at[a.Key]
+		if !ok {
+			i = len(out)
+			at[a.Key] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], a)
+	}
+	return out
 }
 
 // UploadOf keeps the data uploads (POST /files/{filename}) whose file name

@@ -56,6 +56,8 @@ type Run struct {
 	Quirks []string
 	// push says whether a simulated vehicle keeps a push connection.
 	push bool
+	// uplink is the protocol a simulated vehicle uploads with ("": HTTP).
+	uplink string
 	// TLS is the TLS side of the run (run_tls.go).
 	TLS *TLSRun
 
@@ -114,6 +116,7 @@ func (r *Run) logf(format string, args ...any) {
 func (r *Run) start(ctx context.Context, o startOptions) error {
 	p := r.Profile
 	r.push = o.push && p.Has("push")
+	r.uplink = o.uplink
 	if p.HasRole("vehicle") {
 		cc := center.NewDefaultConfig()
 		cc.Addr = p.Center.Listen

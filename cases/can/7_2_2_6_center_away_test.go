@@ -114,31 +114,22 @@ var _ = Describe("7.2.2.6 Retry while the center is away", func() {
 	})
 })
 
-// judgeFiles checks the attempts of each data file, a file being one
-// request (I-065): at most 1 + retries attempts, each retry at least the
-// interval (less the early tolerance) after the answer to the attempt
-// before. It returns what breaks the rule, or "".
+// judgeFiles checks the attempts of each request (harness.ByRequest: for
+// an upload, its file name; I-065): at most 1 + retries attempts, each retry
+// at least the interval (less the tolerance) after the answer to the
+// attempt before. It returns what breaks the rule, or "".
 func judgeFiles(attempts []harness.Attempt, retries int, interval time.Duration, tol harness.Tolerance) string {
-	byFile := map[string][]harness.Attempt{}
-	var order []string
-	for _, a := range attempts {
-		if _, ok := byFile[a.Path]; !ok {
-			order = append(order, a.Path)
-		}
-		byFile[a.Path] = append(byFile[a.Path], a)
-	}
-	for _, p := range order {
-		as := byFile[p]
+	for _, as := range harness.ByRequest(attempts) {
 		if len(as) > 1+retries {
-			return fmt.Sprintf("%s: %d attempts, more than 1 + %d retries", p, len(as), retries)
+			return fmt.Sprintf("%s: %d attempts, more than 1 + %d retries", as[0].Key, len(as), retries)
 		}
 		for i := 1; i < len(as); i++ {
 			if as[i-1].AnsweredAt.IsZero() {
-				continue // not answered (yet): the DUT gave up or it is under way
+				continue // under way when the recorder was read
 			}
 			gap := run.Clock.Spec(as[i].Start().Sub(as[i-1].AnsweredAt))
 			if gap < interval-tol.Allowed(interval) {
-				return fmt.Sprintf("%s: retry #%d came %v (spec time) after the answer %d to attempt #%d; the retry interval is %v", p, i, gap.Round(time.Millisecond), as[i-1].Status, i, interval)
+				return fmt.Sprintf("%s: retry #%d came %v (spec time) after attempt #%d ended (%s); the retry interval is %v", as[0].Key, i, gap.Round(time.Millisecond), i, as[i-1].Outcome(), interval)
 			}
 		}
 	}
@@ -165,23 +156,19 @@ func judgeDeadLink(tries []time.Time, retries int, min time.Duration) string {
 	return ""
 }
 
-// fileTimeline renders the attempts grouped by file.
+// fileTimeline renders the attempts grouped by request (file).
 func fileTimeline(attempts []harness.Attempt) string {
 	if len(attempts) == 0 {
 		return "  (no attempt recorded)"
 	}
 	t0 := attempts[0].Start()
-	byFile := map[string][]string{}
-	var order []string
-	for _, a := range attempts {
-		if _, ok := byFile[a.Path]; !ok {
-			order = append(order, a.Path)
-		}
-		byFile[a.Path] = append(byFile[a.Path], fmt.Sprintf("%.1fs->%d", run.Clock.Spec(a.Start().Sub(t0)).Seconds(), a.Status))
-	}
 	var b strings.Builder
-	for _, p := range order {
-		fmt.Fprintf(&b, "  %s: %s\n", p, strings.Join(byFile[p], ", "))
+	for _, as := range harness.ByRequest(attempts) {
+		var at []string
+		for _, a := range as {
+			at = append(at, fmt.Sprintf("%.1fs -> %s", run.Clock.Spec(a.Start().Sub(t0)).Seconds(), a.Outcome()))
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", as[0].Key, strings.Join(at, ", "))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

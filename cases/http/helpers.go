@@ -118,7 +118,7 @@ func expectStatus(req harness.Requirement, a harness.Attempt, want int, why stri
 		if a.DecodeErr != "" {
 			detail = " (" + a.DecodeErr + ")"
 		}
-		Fail(harness.Verdict(req, fmt.Sprintf("the center answers %d (%s)", want, why), fmt.Sprintf("%s %s answered %d%s", a.Method, a.Path, a.Status, detail)))
+		Fail(harness.Verdict(req, fmt.Sprintf("the center answers %d (%s)", want, why), fmt.Sprintf("%s: %s%s", a.Request(), a.Outcome(), detail)))
 	}
 }
 

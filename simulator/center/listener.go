@@ -16,6 +16,7 @@ import (
 type handshakeListener struct {
 	inner net.Listener
 	srv   *Server
+	conf  *tls.Config // the center's, or a frontend's (ListenTLS)
 	ready chan net.Conn
 	done  chan struct{}
 	once  sync.Once
@@ -33,8 +34,8 @@ type handshakedConn struct {
 	hs   HandshakeInfo
 }
 
-func newHandshakeListener(inner net.Listener, s *Server) *handshakeListener {
-	l := &handshakeListener{inner: inner, srv: s, ready: make(chan net.Conn), done: make(chan struct{})}
+func newHandshakeListener(inner net.Listener, s *Server, conf *tls.Config) *handshakeListener {
+	l := &handshakeListener{inner: inner, srv: s, conf: conf, ready: make(chan net.Conn), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
@@ -68,7 +69,7 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		return
 	}
 	wait := &clientWaitConn{Conn: raw, timeout: l.srv.clientResponseTimeout()}
-	tc := tls.Server(wait, l.srv.tls)
+	tc := tls.Server(wait, l.conf)
 	hs := HandshakeInfo{Conn: info, Started: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), l.srv.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)

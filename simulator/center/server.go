@@ -155,7 +155,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("center listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
-	hl := newHandshakeListener(ln, s)
+	hl := newHandshakeListener(ln, s, s.tls)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: time.Minute,
@@ -211,6 +211,7 @@ type connKey struct{}
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hc, _ := r.Context().Value(connKey{}).(*handshakedConn)
 	x := &Exchange{
+		Protocol:   ProtoHTTP,
 		Seq:        s.reqSeq.Add(1),
 		ReceivedAt: time.Now(),
 		Method:     r.Method,
@@ -250,17 +251,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every request reaches the hooks, so the recorder sees it even when the
 	// center has already refused it (unreadable body, bad gzip); the first
 	// hook that answers decides, unless the center already has.
-	early := a.Status != 0
-	for _, h := range s.hooksFor(OnRequest) {
-		if ha := h.OnRequest(x); ha.Status != 0 || ha.Drop {
-			if !early {
-				if ha.By == "" {
-					ha.By = h.ID()
-				}
-				a = ha
-			}
-			break
-		}
+	if ha := s.Decide(x); a.Status == 0 {
+		a = ha
 	}
 	if a.Status == 0 && !a.Drop {
 		a = s.api(x, r)
@@ -274,6 +266,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			x.Abandoned = true // the client gave up (7.2.2.5) or reset the stream
 		case <-s.closed:
 		}
 		t.Stop()
@@ -312,9 +305,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 			f.Flush()
 		}
 	}
-	for _, h := range s.hooksFor(OnAnswer) {
-		h.OnAnswer(x, a, at)
-	}
+	s.Answered(x, a, at)
 	if abort {
 		panic(http.ErrAbortHandler)
 	}

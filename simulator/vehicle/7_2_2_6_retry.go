@@ -36,6 +36,11 @@ func init() {
 }
 
 func (v *Vehicle) deliver(ctx context.Context, job uploadJob) bool {
+	return uplinks[v.cfg.Uplink](v, ctx, job)
+}
+
+// deliverHTTP is deliver over HTTP/1.1 or HTTP/2.
+func (v *Vehicle) deliverHTTP(ctx context.Context, job uploadJob) bool {
 	ruleID := "upload-non-realtime"
 	if job.realTime {
 		ruleID = "upload-realtime"

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bus"
@@ -55,6 +56,10 @@ type Config struct {
 	// HTTP2 makes the vehicle offer h2 in ALPN (besides http/1.1) and speak
 	// HTTP/2 when the center agrees.
 	HTTP2 bool `yaml:"http2"`
+	// Uplink is the protocol the vehicle talks to the center with for
+	// uploads, API calls and downloads: one of UplinkNames ("http" by
+	// default).
+	Uplink string `yaml:"uplink"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
 	// Revocation says how the vehicle reaches the CRL distribution points
@@ -77,7 +82,22 @@ func NewDefaultConfig() Config {
 		UserAgent:       "ICOC-REFDCM/0.1.0 (refdcm-sw/0.1.0)",
 		VehicleIDHeader: "vehicle_id",
 		HTTP2:           true,
+		Uplink:          UplinkHTTP,
 	}
+}
+
+// UplinkHTTP is the HTTP/1.1 or HTTP/2 uplink (7.2.2, 7.2.3).
+const UplinkHTTP = "http"
+
+// uplinks are the protocols the reference vehicle can upload with, each
+// with its delivery (see deliver); another protocol's file adds itself
+// with registerUplink from an init function.
+var uplinks = map[string]func(v *Vehicle, ctx context.Context, job uploadJob) bool{
+	UplinkHTTP: (*Vehicle).deliverHTTP,
+}
+
+func registerUplink(name string, deliver func(v *Vehicle, ctx context.Context, job uploadJob) bool) {
+	uplinks[name] = deliver
 }
 
 // Validate checks the config; the error names each bad field.
@@ -108,6 +128,9 @@ func (c Config) Validate() error {
 	if err := c.Bus.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, ok := uplinks[c.Uplink]; !ok {
+		errs = append(errs, fmt.Errorf("uplink %q: want one of %v", c.Uplink, UplinkNames()))
+	}
 	if c.TimeScale <= 0 {
 		errs = append(errs, fmt.Errorf("time_scale %v: must be positive", c.TimeScale))
 	}
@@ -115,6 +138,15 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // wall converts a spec duration into wall time by the time scale.
@@ -134,3 +166,6 @@ func (c Config) dialer(timeout time.Duration) *net.Dialer {
 	}
 	return d
 }
+
+// UplinkNames returns the names of Uplinks, sorted.
+func UplinkNames() []string { return sortedKeys(uplinks) }
