@@ -39,6 +39,16 @@ func quirkCases() []harness.QuirkCase {
 	for _, q := range order {
 		out = append(out, harness.QuirkCase{Quirk: q, Specs: byQuirk[q]})
 	}
+	// A vehicle that never talks to the center fails every vehicle-DUT
+	// spec, each saying what it expected and what (if anything) arrived.
+	var vehicleSpecs []string
+	for _, c := range serverAuthCases {
+		vehicleSpecs = append(vehicleSpecs, c.name)
+	}
+	for _, c := range ruleCases {
+		vehicleSpecs = append(vehicleSpecs, c.name)
+	}
+	out = append(out, harness.QuirkCase{Quirk: "mute", Specs: vehicleSpecs, MustSay: []string{"Expected:", "Actual:"}})
 	return out
 }
 
