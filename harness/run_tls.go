@@ -169,7 +169,11 @@ func (r *Run) startTLS() error {
 		r.Center.OnClientHello(t.Log.OnClientHello)
 		r.Center.SetClientResponseTimeout(0)
 	}
-	rs, err := NewRevocationServer(r.logf)
+	addr := r.Profile.Center.RevocationListen
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	rs, err := NewRevocationServer(addr, r.logf)
 	if err != nil {
 		return err
 	}
@@ -198,6 +202,7 @@ func (r *Run) startCenterDUT() error {
 	cc := center.NewDefaultConfig()
 	cc.Addr = "127.0.0.1:0"
 	cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
+	applySpecToCenter(&cc, p.Spec)
 	cc.ALPN = []string{"h2", "http/1.1"}
 	cc.Quirks = cq
 	cc.TLS.TimeScale = p.Clock.Scale
@@ -224,13 +229,14 @@ func (r *Run) CenterDUTAddr() string {
 	return r.Profile.Center.Address
 }
 
-// NewRevocationServer builds a CDP and OCSP responder for the test PKI:
-// the root's and the intermediate's CRLs at the paths of their CDP URLs,
-// OCSP answers by the delegated responder (and the rogue one for faults).
-func NewRevocationServer(logf func(string, ...any)) (*center.RevocationServer, error) {
+// NewRevocationServer builds a CDP and OCSP responder for the test PKI,
+// to listen on addr: the root's and the intermediate's CRLs at the paths
+// of their CDP URLs, OCSP answers by the delegated responder (and the rogue
+// one for faults).
+func NewRevocationServer(addr string, logf func(string, ...any)) (*center.RevocationServer, error) {
 	p := func(f string) string { return pki.Path(f) }
 	return center.NewRevocationServer(center.RevocationConfig{
-		Addr: "127.0.0.1:0",
+		Addr: addr,
 		CAs: []center.RevocationCA{
 			{CertFile: p(pki.Intermediate.CertFile()), KeyFile: p(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: p(pki.IntermediateCRL)},
 			{CertFile: p(pki.Root.CertFile()), KeyFile: p(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: p(pki.RootCRL)},

@@ -65,7 +65,7 @@ func (s *suite) timeouts() {
 			st := s.triggerUpload(ctx, true)
 			tol := run.Profile.Tolerance
 			// The longest interval the spec waits for: the register's cap.
-			longest := spec.All().TimeoutBackoff.Cap
+			longest := run.Spec.TimeoutBackoff.Cap
 			if longest <= 0 {
 				longest = 10 * time.Minute
 			}

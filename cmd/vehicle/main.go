@@ -6,9 +6,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/spec"
+	"go.yaml.in/yaml/v3"
 )
 
 func main() {
@@ -32,6 +37,8 @@ func main() {
 	flag.StringVar(&cfg.Bus.Hub, "can-hub", "", "UDP address of a CAN hub, an emulated bus that crosses hosts and network namespaces (instead of -can)")
 	flag.StringVar(&cfg.Resolver, "dns", "", "DNS server (host:port) for the center's and the CDP/OCSP host names (default: the system's)")
 	flag.IntVar(&cfg.Revocation.Port, "revocation-port", 0, "TCP port of the CDP/OCSP hosts instead of the URLs' port 80")
+	flag.StringVar(&cfg.Revocation.Addr, "revocation-addr", "", "address (host:port) to dial for every CRL and OCSP fetch instead of the CDP/OCSP hosts (like a hosts-file entry for crl.icoc.test and ocsp.icoc.test)")
+	specFile := flag.String("spec", "", "YAML file of the register's readings (the keys of a DUT profile's spec: section, spec/INTERPRETATIONS.md); default: the register's")
 	flag.BoolVar(&cfg.Push, "push", false, "keep a push connection to the center (7.2.3.9.2)")
 	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
 	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
@@ -47,6 +54,14 @@ func main() {
 		cfg.RootCAFile = filepath.Join(*pkiDir, "root.crt.pem")
 	}
 	cfg.Revocation.Resolver = cfg.Resolver
+	if *specFile != "" {
+		o, err := loadSpecOptions(*specFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vehicle:", err)
+			os.Exit(2)
+		}
+		cfg.Spec, cfg.VehicleIDHeader = o, o.VehicleIDHeader
+	}
 	if *quirks != "" {
 		cfg.Quirks = strings.Split(*quirks, ",")
 	}
@@ -64,4 +79,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vehicle:", err)
 		os.Exit(1)
 	}
+}
+
+// loadSpecOptions reads a YAML file of spec.Options keys over the
+// register's defaults; unknown keys and readings out of range are errors
+// naming the file.
+func loadSpecOptions(path string) (spec.Options, error) {
+	o := spec.DefaultOptions()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return o, fmt.Errorf("-spec: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&o); err != nil && !errors.Is(err, io.EOF) {
+		return o, fmt.Errorf("-spec %s: %w", path, err)
+	}
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("-spec %s: %w", path, err)
+	}
+	return o, nil
 }

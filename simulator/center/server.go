@@ -28,13 +28,15 @@ import (
 // Server is one running reference center. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg    Config
-	tls    *tls.Config
-	mux    *http.ServeMux
-	store  *Store
-	calls  callLog
-	offers offers
-	push   pushHub
+	cfg Config
+	tls *tls.Config
+	// fileNames are Appendix 1 §2's rules under cfg.Spec.
+	fileNames spec.FileNameRules
+	mux       *http.ServeMux
+	store     *Store
+	calls     callLog
+	offers    offers
+	push      pushHub
 
 	mu    sync.RWMutex
 	hooks []Hook
@@ -62,7 +64,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("center config: %w", err)
 	}
-	s := &Server{cfg: cfg, tls: tc, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
+	doc, err := spec.Resolve(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("center config: spec: %w", err)
+	}
+	s := &Server{cfg: cfg, tls: tc, fileNames: doc.FileName, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
 	s.apiQuirks, _ = ParseQuirks(cfg.Quirks)
 	s.SetALPN(cfg.ALPN...)
 	s.offerALPN()

@@ -61,7 +61,7 @@ type exchange struct {
 
 // exchange runs the retry engine for x: see deliver.
 func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
-	rule, ok := spec.RetryRuleFor(x.ruleID)
+	rule, ok := v.doc.RetryRuleFor(x.ruleID)
 	if !ok {
 		v.logf("vehicle: no retry rule %q in spec; not retrying", x.ruleID)
 	}
@@ -128,7 +128,7 @@ func (v *Vehicle) retransmissionInterval(base time.Duration, timeouts int) time.
 	if v.quirks.Has("backoff-linear") && timeouts > 0 {
 		return base * time.Duration(1+timeouts)
 	}
-	return spec.RetransmissionInterval(base, timeouts)
+	return v.doc.RetransmissionInterval(base, timeouts)
 }
 
 // silenced reports whether a 567/568 silence holds now.
@@ -152,7 +152,7 @@ func (v *Vehicle) dropWhileSilent(what string) bool {
 // retryable says whether status is retried: Table 7-8, as the quirks bend it.
 // 567 and 568 also silence the vehicle.
 func (v *Vehicle) retryable(status int) bool {
-	row, known := spec.HTTPStatusFor(status)
+	row, known := v.doc.HTTPStatusFor(status)
 	switch row.Silence {
 	case spec.SilenceUntilIGOn:
 		if !v.quirks.Has("ignore-567") {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-
-	"github.com/icoc-dev/icoc/spec"
 )
 
 func init() {
@@ -43,7 +41,7 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob, attempt int) (int, er
 		body[len(body)-1] ^= 0xFF
 	}
 	gzipped := false
-	threshold := v.quirks.Int("gzip-threshold", spec.GzipThreshold)
+	threshold := v.quirks.Int("gzip-threshold", v.doc.Options.GzipThresholdBytes)
 	if v.quirks.Has("gzip-always") {
 		threshold = 0
 	}
