@@ -269,4 +269,3 @@ func waitFor(t testing.TB, ok func() bool, what string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-

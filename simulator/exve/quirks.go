@@ -28,7 +28,9 @@ func ParseQuirks(list []string) (Quirks, error) { return quirks.Parse(list) }
 func IsVariant(name string) bool { return quirks.IsVariant(name) }
 
 // q registers a quirk of clause c (a REQ ID of ISO 20078-2).
-func q(name, c, breaks string) { registerQuirk(QuirkInfo{Name: name, Clause: "ISO 20078-2 " + c, Breaks: breaks}) }
+func q(name, c, breaks string) {
+	registerQuirk(QuirkInfo{Name: name, Clause: "ISO 20078-2 " + c, Breaks: breaks})
+}
 
 // variant registers a variant of clause c.
 func variant(name, c, choice string) {

@@ -484,4 +484,3 @@ func (c Config) roots() (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
-
