@@ -63,10 +63,19 @@ func ParseHost(s string) (Host, error) {
 type Option func(*startOptions)
 
 type startOptions struct {
-	push      bool
-	host      Host
-	quirks    []string
-	quirksSet bool
+	push       bool
+	host       Host
+	quirks     []string
+	quirksSet  bool
+	afterStart []func(*Run) error
+}
+
+// AfterStart runs f once the run has started (center, bus, simulators),
+// before the suite's first spec; an error aborts the start. A protocol's
+// package uses it to start its own side of the run (harness/exve) and
+// registers its clean-up with Run.AtStop.
+func AfterStart(f func(*Run) error) Option {
+	return func(o *startOptions) { o.afterStart = append(o.afterStart, f) }
 }
 
 // PreferHost makes h the host of the reference vehicle unless the profile

@@ -42,6 +42,9 @@ type Attempt struct {
 	Status     int
 	AnsweredBy string
 	Dropped    bool
+	// Service is the mounted service the request came to (e.g. "exve"),
+	// "" for the vehicle APIs.
+	Service string
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -124,6 +127,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		BodyLen:      len(x.Body),
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
+		Service:      x.Service,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -19,8 +19,11 @@ import (
 	"github.com/icoc-dev/icoc/simulator/center"
 )
 
-// serviceName names the offering party in the center's hooks.
-const serviceName = "exve"
+// ServiceName names the offering party in the center's hooks
+// (Exchange.Service).
+const ServiceName = "exve"
+
+const serviceName = ServiceName
 
 func init() {
 	q("plain-http", "REQ_04_01_01", "also serves plain HTTP (no TLS) on its port")

@@ -227,9 +227,9 @@ func (s *subStore) newID() string {
 }
 
 func (op *OfferingParty) profileJSON(p *profile) obj {
-	o := obj{"profileId": p.id, "token_type": p.tokenType, "tokenExpTime": p.created.Add(p.expiresIn).Unix()}
+	o := obj{"profileId": p.id, "token_type": p.tokenType, "tokenExpTime": p.expires.Unix()}
 	if op.q.Has("token-exp-ms") {
-		o["tokenExpTime"] = p.created.Add(p.expiresIn).UnixMilli()
+		o["tokenExpTime"] = p.expires.UnixMilli()
 	}
 	if p.tokenEndpoint != "" {
 		o["tokenEndpoint"] = p.tokenEndpoint
@@ -928,5 +928,17 @@ func (s *subStore) expiryLoop(op *OfferingParty) {
 				op.deactivate(sub, "TOKEN_EXPIRED", 0, now)
 			}
 		}
+	}
+}
+
+// DropSubscriptions deletes every subscription (a harness playing the
+// offering party clears what an accessing party DUT left behind).
+func (op *OfferingParty) DropSubscriptions() {
+	op.subs.mu.Lock()
+	defer op.subs.mu.Unlock()
+	for _, s := range op.subs.subs {
+		s.mu.Lock()
+		s.deleted, s.status = true, "INACTIVE"
+		s.mu.Unlock()
 	}
 }

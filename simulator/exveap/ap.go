@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -241,7 +242,7 @@ func (a *AP) Listen() error {
 		return fmt.Errorf("exve accessing party: listen on %s: %w", a.cfg.Addr, err)
 	}
 	a.ln = ln
-	a.srv = &http.Server{TLSConfig: tc, ReadHeaderTimeout: time.Minute, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a.srv = &http.Server{TLSConfig: tc, ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		x := &center.Exchange{ReceivedAt: time.Now(), Method: r.Method, Path: r.URL.Path, Proto: r.Proto, Header: r.Header.Clone(), Body: body, Host: r.Host}
 		ans := a.Serve(x, r)
