@@ -2,6 +2,7 @@ package exve_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -320,7 +321,7 @@ func items(r *hx.Response, key string) []any { return list(r.Object()[key]) }
 // spent returns spec seconds elapsed since t.
 func spent(t time.Time) time.Duration { return run.Clock.Spec(time.Since(t)) }
 
-// eventually polls f every 10 ms (wall) until it returns true or spec time
+// eventually polls f every 2 s of spec time until it returns true or spec time
 // d (with the profile's tolerance) has passed; it reports whether f
 // succeeded.
 func eventually(ctx context.Context, d time.Duration, f func() bool) bool {
@@ -332,7 +333,9 @@ func eventually(ctx context.Context, d time.Duration, f func() bool) bool {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return false
 		}
-		time.Sleep(10 * time.Millisecond)
+		// Every 2 s of spec time, at least 10 ms: a device's rate limits
+		// must not be spent on polling.
+		time.Sleep(max(run.Clock.Wall(2*time.Second), 10*time.Millisecond))
 	}
 }
 
@@ -566,3 +569,38 @@ func jsonBody(v any) hx.Opt { return hx.JSONBody(v) }
 
 // jsonValid reports whether b is JSON.
 func jsonValid(b []byte) bool { return json.Valid(b) }
+
+// Request options.
+func hxNoAuth() hx.Opt            { return hx.NoAuth() }
+func hxAccept(v string) hx.Opt    { return hx.Accept(v) }
+func hxHeader(k, v string) hx.Opt { return hx.Header(k, v) }
+func basicAuth(id, secret string) string {
+	return base64.StdEncoding.EncodeToString([]byte(id + ":" + secret))
+}
+
+// pushRecord is a push the harness's offering party made.
+type pushRecord = exveop.PushRecord
+
+// offline switches the profile's vehicle to +B OFF (it loses power and its
+// push connection) until the spec ends, then back to IG-ON, waiting until
+// it holds its push connection again where the harness can see it.
+func offline(ctx context.Context) {
+	GinkgoHelper()
+	if err := run.Ignition(ctx, bench.BOff); err != nil {
+		Fail("CAN stimulus: " + err.Error())
+	}
+	vin := run.Profile.DUT.VIN
+	if run.Center != nil {
+		eventually(ctx, 10*time.Second, func() bool { return !run.Center.PushConnected(vin) })
+	} else {
+		run.Wait(ctx, 5*time.Second)
+	}
+	DeferCleanup(func(ctx SpecContext) {
+		_ = run.Ignition(ctx, bench.IGOn)
+		if run.Center != nil {
+			eventually(ctx, 30*time.Second, func() bool { return run.Center.PushConnected(vin) })
+		} else {
+			run.Wait(ctx, 10*time.Second)
+		}
+	})
+}

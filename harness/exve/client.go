@@ -70,7 +70,12 @@ func (c *Client) fetch(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("token for client %s at %s: %w", c.id.ID, c.e.TokenURL, err)
 	}
 	c.token = tok.AccessToken
+	// expires_in, as the library turned it into Expiry (whole seconds of
+	// the device's clock: spec time).
 	c.life = time.Duration(tok.ExpiresIn) * time.Second
+	if c.life <= 0 && !tok.Expiry.IsZero() {
+		c.life = time.Until(tok.Expiry).Round(time.Second)
+	}
 	if c.life <= 0 {
 		c.life = time.Hour
 	}

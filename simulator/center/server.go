@@ -331,6 +331,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 		writeRawHTTP1(w, a)
 	default:
 		for k, vs := range a.Header {
+			if vs == nil {
+				w.Header()[k] = nil // suppress the header net/http would add
+			}
 			for _, v := range vs {
 				w.Header().Add(k, v)
 			}

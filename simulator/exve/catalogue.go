@@ -69,6 +69,9 @@ type Resource struct {
 	// Signals maps a data item to the bench-DBC signal it carries,
 	// "Message.Signal" (the CAN-to-ExVe oracle).
 	Signals map[string]string `yaml:"signals" json:"signals,omitempty"`
+	// ResourceID is the resource's resourceId in the container API (Annex
+	// A); "" when the offering party has no container API.
+	ResourceID string `yaml:"resource_id" json:"resource_id,omitempty"`
 }
 
 // Version is one version of a resource and the data items of its items.
@@ -179,6 +182,14 @@ func (c Catalogue) Validate() error {
 // DefaultCatalogue is the reference offering party's catalogue: the bench
 // DBC's signals as resources of the vehicles that uploaded them.
 func DefaultCatalogue() Catalogue {
+	c := defaultCatalogue()
+	for i := range c.Resources {
+		c.Resources[i].ResourceID = ResourceID(c.Resources[i])
+	}
+	return c
+}
+
+func defaultCatalogue() Catalogue {
 	get := []string{"GET"}
 	return Catalogue{
 		PluralExceptions: nil,

@@ -112,8 +112,9 @@ type Config struct {
 
 // NewDefaultConfig returns a Config with every field but the certificate
 // paths set: base path /exve, two test clients ("icoc-ap" with every scope,
-// "icoc-ap-limited" with odometers only), one-hour tokens, 8 requests per
-// 2 minutes on engineReadings and 1000 per minute elsewhere, a 2 s
+// "icoc-ap-limited" with odometers only, "icoc-ap-short" with 5 s tokens),
+// one-hour tokens, 50 requests per minute on engineReadings and 1000 per
+// minute elsewhere, a 2 s
 // synchronous window, a 60 s readout deadline, 30 s retention, 1 s
 // asyncWait, 10 s push timeout, 3 push attempts 2 s apart, 24 demo
 // vehicles.
@@ -131,7 +132,7 @@ func NewDefaultConfig() Config {
 			{ID: "icoc-ap-short", Secret: "icoc-ap-short-secret", Scopes: all, TokenLifetime: 5 * time.Second},
 		},
 		TokenLifetime:     time.Hour,
-		RateLimits:        map[string]RateLimit{"engineReadings": {Limit: 8, Window: 2 * time.Minute}},
+		RateLimits:        map[string]RateLimit{"engineReadings": {Limit: 50, Window: time.Minute}},
 		DefaultRateLimit:  RateLimit{Limit: 1000, Window: time.Minute},
 		SyncWindow:        2 * time.Second,
 		AsyncDeadline:     time.Minute,

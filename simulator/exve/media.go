@@ -35,6 +35,7 @@ func init() {
 	q("xml-error-as-json", "REQ_04_11_08", "writes error bodies in JSON when the request asks for XML")
 	q("error-no-content-type", "REQ_04_04_04", "answers errors with a body but no Content-Type")
 	variant("single-error", "REQ_04_11_07", "reports only the first of several errors, without exveErrors")
+	q("error-keys-on-success", "REQ_04_11_03", "writes exveErrorId null and exveErrorMsg empty into successful answers")
 }
 
 // versionRe is a version: v{major}.{minor}.
@@ -233,6 +234,9 @@ func (op *OfferingParty) reply(status int, mt string, res *Resource, v Version, 
 	if mt == mtTextXML || mt == mtAppXML {
 		b = toXML(body)
 	} else {
+		if m, ok := body.(obj); ok && op.q.Has("error-keys-on-success") {
+			m["exveErrorId"], m["exveErrorMsg"] = nil, ""
+		}
 		b, _ = json.Marshal(body)
 		mt = mtJSON
 	}
@@ -258,7 +262,9 @@ func (op *OfferingParty) errorAnswer(r *http.Request, e *apiError) center.Answer
 	} else {
 		b, _ = json.Marshal(body)
 	}
-	if !op.q.Has("error-no-content-type") {
+	if op.q.Has("error-no-content-type") {
+		h["Content-Type"] = nil // nil: not even the one net/http would sniff
+	} else {
 		h.Set("Content-Type", mt+"; charset=utf-8")
 	}
 	return center.Answer{Status: e.status, Header: h, Body: b, By: serviceName}

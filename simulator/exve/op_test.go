@@ -156,14 +156,14 @@ func TestVehiclesAndData(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	r := start(t)
 	path := "/vehicles/" + exve.DemoVIN(1) + "/engineReadings"
-	for i := 0; i < 8; i++ {
+	for i := 0; i < 50; i++ {
 		if st, _, _ := r.do(t, "GET", path, ""); st != 200 {
 			t.Fatalf("request %d: %d", i+1, st)
 		}
 	}
 	st, h, m := r.do(t, "GET", path, "")
 	if st != 429 || h.Get("X-Rate-Limit-Remaining") != "0" || m["exveErrorId"] != "RATE_LIMIT" {
-		t.Errorf("9th: %d %v %v", st, h, m)
+		t.Errorf("51st: %d %v %v", st, h, m)
 	}
 }
 

@@ -113,6 +113,9 @@ type PushRecord struct {
 	Err            string
 	At             time.Time
 	Took           time.Duration
+	// ContentType and BodyLen describe the callback's answer.
+	ContentType string
+	BodyLen     int
 }
 
 type subStore struct {
@@ -777,6 +780,9 @@ func (op *OfferingParty) pushToken(p *profile, renew bool) (string, error) {
 	}
 	p.access = tok.AccessToken
 	life := time.Duration(tok.ExpiresIn) * time.Second
+	if life <= 0 && !tok.Expiry.IsZero() {
+		life = time.Until(tok.Expiry).Round(time.Second) // expires_in, spec seconds
+	}
 	if life <= 0 {
 		life = time.Hour
 	}
@@ -894,9 +900,9 @@ func (op *OfferingParty) pushOnce(sub *subscription, p *profile, token string, j
 		op.record(rec)
 		return 0, err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	n, _ := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
-	rec.Status = resp.StatusCode
+	rec.Status, rec.ContentType, rec.BodyLen = resp.StatusCode, resp.Header.Get("Content-Type"), int(n)
 	op.record(rec)
 	return resp.StatusCode, nil
 }

@@ -390,7 +390,7 @@ func (a *AP) answerPush(x *center.Exchange) center.Answer {
 	}
 	ans := jsonAnswer(http.StatusOK, map[string]any{"received": true})
 	if a.q.Has("callback-body-no-ct") {
-		ans.Header.Del("Content-Type")
+		ans.Header["Content-Type"] = nil // nil: not even the one net/http would sniff
 	}
 	return ans
 }
