@@ -87,7 +87,9 @@ var _ = op("REQ_04_14_01", "capability discovery of a consenting vehicle lists w
 // REQ_04_14_02: "Each capability listed should include: available
 // resources, version and a URI to the resource."
 var _ = op("REQ_04_14_02", "each capability has name, version and an href that serves it", qs("capabilities-no-version"),
-	func(ctx SpecContext, q harness.Requirement) { discoveryEntries(ctx, q, "/capabilities/", "capabilities") })
+	func(ctx SpecContext, q harness.Requirement) {
+		discoveryEntries(ctx, q, "/capabilities/", "capabilities")
+	})
 
 var _ = withVariants("REQ_04_14_02", "", harness.ExVeOPQuirkPrefix+"discovery-extra-keys")
 

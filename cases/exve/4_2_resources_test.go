@@ -543,3 +543,15 @@ func unsubscribeAll(ctx context.Context) {
 	}
 	ex.OP.DropSubscriptions()
 }
+
+// The specs that address vehicles by the IDs the offering party lists must
+// pass whether those are VINs or pseudonyms (REQ_04_02_16).
+var _ = withVariants("REQ_04_02_15", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("REQ_04_02_16", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("REQ_04_02_19", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("REQ_04_02_20", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("REQ_04_03_13", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("REQ_04_12_11", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("REQ_04_13_01", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("REQ_05_02_10", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")
+var _ = withVariants("4.1.2", "", harness.ExVeOPQuirkPrefix+"pseudonymized-ids")

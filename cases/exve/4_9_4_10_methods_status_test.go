@@ -198,4 +198,3 @@ func profileIDs(ctx SpecContext, q harness.Requirement) []string {
 	}
 	return out
 }
-

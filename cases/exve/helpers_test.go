@@ -241,7 +241,7 @@ func variantCases() []harness.VariantCase {
 				}
 			}
 		}
-		for _, v := range s.variants {
+		for _, v := range variantsOf(s) {
 			if _, ok := by[v]; !ok {
 				order = append(order, v)
 			}
@@ -256,15 +256,31 @@ func variantCases() []harness.VariantCase {
 	return out
 }
 
-// withVariants adds variants to the last declared spec whose ID is id and
-// whose text starts with text (all of the ID's specs when text is "").
+// withVariants declares that the specs whose ID is id and whose text
+// starts with text (all of the ID's specs when text is "") must pass under
+// the variants. It is applied when the cases are built, so it does not
+// depend on the order in which Go initialises the package's variables.
 func withVariants(id, text string, variants ...string) bool {
-	for _, s := range specs {
-		if s.id == id && strings.HasPrefix(s.text, text) {
-			s.variants = append(s.variants, variants...)
+	variantDecls = append(variantDecls, variantDecl{id: id, text: text, variants: variants})
+	return true
+}
+
+type variantDecl struct {
+	id, text string
+	variants []string
+}
+
+var variantDecls []variantDecl
+
+// variantsOf are the variants declared for s.
+func variantsOf(s *spec) []string {
+	out := append([]string(nil), s.variants...)
+	for _, d := range variantDecls {
+		if d.id == s.id && strings.HasPrefix(s.text, d.text) {
+			out = append(out, d.variants...)
 		}
 	}
-	return true
+	return out
 }
 
 // fail ends the spec with Requirement, Expected and Actual.

@@ -1,6 +1,8 @@
 // Command center runs the reference center on its own, for a bench: the
 // out-car side of the common specification over TLS 1.3 with mutual
-// authentication, logging every connection and exchange.
+// authentication, logging every connection and exchange; with -exve-addr
+// also the ISO 20078-2 ExVe offering party (HTTPS, TLS 1.2 or 1.3, bearer
+// tokens) serving what the vehicles upload.
 package main
 
 import (
@@ -9,11 +11,23 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/simulator/exve"
 )
+
+// clientList names the offering party's OAuth clients and secrets (test
+// credentials of the reference).
+func clientList(c exve.Config) string {
+	var out []string
+	for _, cl := range c.Clients {
+		out = append(out, cl.ID+":"+cl.Secret)
+	}
+	return strings.Join(out, ", ")
+}
 
 func main() {
 	cfg := center.NewDefaultConfig()
@@ -23,6 +37,8 @@ func main() {
 	flag.StringVar(&cfg.KeyFile, "key", "", "server key, PEM (default: <pki>/center-ecdsa.key.pem)")
 	flag.StringVar(&cfg.ClientCAFile, "client-ca", "", "OEM root CA for client chains, PEM (default: <pki>/root.crt.pem)")
 	flag.IntVar(&cfg.VehicleIDLength, "vehicle-id-length", cfg.VehicleIDLength, "length of the vehicle_id header (17 for a VIN; see spec/INTERPRETATIONS.md)")
+	exveAddr := flag.String("exve-addr", "", "listen address of the ExVe offering party (ISO 20078-2), e.g. 127.0.0.1:9443; empty: none")
+	exveFleet := flag.Int("exve-demo-fleet", 24, "demo vehicles the ExVe offering party puts into the store")
 	flag.Parse()
 	if cfg.CertFile == "" {
 		cfg.CertFile = filepath.Join(*pkiDir, "center-ecdsa.chain.pem")
@@ -47,6 +63,24 @@ func main() {
 		os.Exit(1)
 	}
 	cfg.Logf("center: listening on %s", s.Addr())
+	if *exveAddr != "" {
+		oc := exve.NewDefaultConfig()
+		oc.Addr = *exveAddr
+		oc.CertFile, oc.KeyFile = cfg.CertFile, cfg.KeyFile
+		oc.RootCAFiles = []string{cfg.ClientCAFile}
+		oc.DemoFleet = *exveFleet
+		oc.Logf = cfg.Logf
+		op, err := exve.New(oc, s)
+		if err == nil {
+			err = op.Start()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "center: exve:", err)
+			os.Exit(1)
+		}
+		defer op.Close()
+		cfg.Logf("center: ExVe offering party at %s (token endpoint %s; clients: %s)", op.BaseURI(), op.TokenEndpoint(), clientList(oc))
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig

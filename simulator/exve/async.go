@@ -159,16 +159,15 @@ func (op *OfferingParty) runJob(j *asyncJob) {
 		case err == nil:
 			j.finish("Fail", nil, errf(http.StatusBadGateway, "VEHICLE_REFUSED", "the vehicle refused the readout with status %d", res.Status))
 			return
-		case errors.Is(err, center.ErrNoPushConnection):
+		default:
+			// No push connection, or one that broke: the vehicle is
+			// offline for now.
+			if !errors.Is(err, center.ErrNoPushConnection) {
+				op.logf("exve: readout %s: push to %s: %v", j.id, j.vin, err)
+			}
 			j.mu.Lock()
 			j.offline = true
 			j.mu.Unlock()
-			if !op.sleep(op.cfg.wall(op.cfg.AsyncWait)) {
-				return
-			}
-			continue
-		default:
-			op.logf("exve: readout %s: push to %s: %v", j.id, j.vin, err)
 			if !op.sleep(op.cfg.wall(op.cfg.AsyncWait)) {
 				return
 			}

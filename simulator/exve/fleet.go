@@ -59,6 +59,7 @@ type Vehicle struct {
 type Fleet struct {
 	mu       sync.RWMutex
 	vehicles map[string]*Vehicle
+	order    []string // the VINs, sorted
 	byPseudo map[string]string
 	files    map[[2]string]time.Time // vehicle, file name -> upload time ingested
 	gen      uint64                  // bumped by every ingest
@@ -109,6 +110,10 @@ func (f *Fleet) Ingest(vin, name string, data []byte, at time.Time) (Ingested, b
 		v = &Vehicle{VIN: vin, Pseudonym: Pseudonym(vin), FirstSeen: at, Series: map[string][]Sample{}, DTCs: map[uint32]DTC{}, ECUs: map[string]*ECU{}}
 		f.vehicles[vin] = v
 		f.byPseudo[v.Pseudonym] = vin
+		i := sort.SearchStrings(f.order, vin)
+		f.order = append(f.order, "")
+		copy(f.order[i+1:], f.order[i:])
+		f.order[i] = vin
 	}
 	v.Uploads++
 	if at.After(v.LastSeen) {
@@ -184,12 +189,7 @@ func (f *Fleet) Resolve(id string) (string, bool) {
 func (f *Fleet) VINs() []string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	out := make([]string, 0, len(f.vehicles))
-	for vin := range f.vehicles {
-		out = append(out, vin)
-	}
-	sort.Strings(out)
-	return out
+	return append([]string(nil), f.order...)
 }
 
 // Len is the number of vehicles.
@@ -214,12 +214,7 @@ func (f *Fleet) View(vin string, fn func(v *Vehicle)) bool {
 func (f *Fleet) Each(fn func(v *Vehicle)) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	vins := make([]string, 0, len(f.vehicles))
-	for vin := range f.vehicles {
-		vins = append(vins, vin)
-	}
-	sort.Strings(vins)
-	for _, vin := range vins {
+	for _, vin := range f.order {
 		fn(f.vehicles[vin])
 	}
 }

@@ -34,6 +34,11 @@ type rig struct {
 // start runs a center with the offering party and an accessing party
 // mounted on it, at a time scale of 0.02.
 func start(t testing.TB, quirks ...string) *rig {
+	return startWith(t, func(c *exve.Config) { c.Quirks = quirks })
+}
+
+// startWith is start with the offering party's config changed by mod.
+func startWith(t testing.TB, mod func(*exve.Config)) *rig {
 	t.Helper()
 	cc := center.NewDefaultConfig()
 	cc.CertFile = pki.Path(pki.CenterECDSA.ChainFile())
@@ -51,7 +56,7 @@ func start(t testing.TB, quirks ...string) *rig {
 	oc.CertFile, oc.KeyFile = cc.CertFile, cc.KeyFile
 	oc.RootCAFiles = []string{cc.ClientCAFile}
 	oc.TimeScale = scale
-	oc.Quirks = quirks
+	mod(&oc)
 	op, err := exve.New(oc, c)
 	if err != nil {
 		t.Fatal(err)

@@ -351,16 +351,41 @@ func (op *OfferingParty) serveVehicleList(rq *req) center.Answer {
 			want["\x00"+id] = true // an unknown ID matches nothing
 		}
 	}
-	var items []obj
+	// Sort and page light references; render only the page.
+	type vref struct {
+		vin, id     string
+		first, last time.Time
+	}
+	var refs []vref
 	op.fleet.Each(func(v *Vehicle) {
 		if len(want) > 0 && !want[v.VIN] {
 			return
 		}
-		items = append(items, op.vehicleItem(v, ver))
+		refs = append(refs, vref{vin: v.VIN, id: op.vehicleID(v.VIN), first: v.FirstSeen, last: v.LastSeen})
 	})
-	sortItems(items, lq, "id")
-	pg, total := page(items, lq)
-	return op.reply(op.okStatus(), mt, &res, ver, obj{res.Items: anyList(pg), "exveTotal": op.total(total, len(pg))})
+	less := func(a, b vref) bool {
+		switch lq.sortField {
+		case "vin":
+			return a.vin < b.vin
+		case "firstSeen":
+			return a.first.Before(b.first)
+		case "lastSeen":
+			return a.last.Before(b.last)
+		}
+		return a.id < b.id
+	}
+	sort.SliceStable(refs, func(i, j int) bool {
+		if lq.desc {
+			return less(refs[j], refs[i])
+		}
+		return less(refs[i], refs[j])
+	})
+	pg, total := page(refs, lq)
+	items := make([]any, 0, len(pg))
+	for _, r := range pg {
+		op.fleet.View(r.vin, func(v *Vehicle) { items = append(items, op.vehicleItem(v, ver)) })
+	}
+	return op.reply(op.okStatus(), mt, &res, ver, obj{res.Items: items, "exveTotal": op.total(total, len(pg))})
 }
 
 func (op *OfferingParty) okStatus() int {
@@ -551,23 +576,40 @@ func (op *OfferingParty) serveWildcard(rq *req, res Resource) center.Answer {
 			}
 		}
 	}
-	var items []obj
+	// Sort and page light references; render only the page.
+	type sref struct {
+		id string
+		s  Sample
+	}
+	var refs []sref
 	for i, vin := range op.fleet.VINs() {
 		if len(want) > 0 && !want[vin] || op.q.Has("wildcard-first-only") && i > 0 {
 			continue
 		}
+		id := op.vehicleID(vin)
 		for _, s := range op.samples(vin, res, lq) {
-			it := op.dataItem(res, ver, s)
-			it["vehicleId"] = op.vehicleID(vin)
-			items = append(items, it)
+			refs = append(refs, sref{id: id, s: s})
 		}
 	}
-	if lq.sortField == "" {
-		lq.sortField = "vehicleId"
+	byTime := lq.sortField == "timestamp"
+	sort.SliceStable(refs, func(i, j int) bool {
+		a, b := refs[i], refs[j]
+		if lq.desc {
+			a, b = b, a
+		}
+		if byTime {
+			return a.s.At.Before(b.s.At)
+		}
+		return a.id < b.id || a.id == b.id && a.s.At.Before(b.s.At)
+	})
+	pg, total := page(refs, lq)
+	items := make([]any, 0, len(pg))
+	for _, r := range pg {
+		it := op.dataItem(res, ver, r.s)
+		it["vehicleId"] = r.id
+		items = append(items, it)
 	}
-	sortItems(items, lq, "vehicleId")
-	pg, total := page(items, lq)
-	return op.reply(op.okStatus(), mt, &res, ver, obj{res.Items: anyList(pg), "exveTotal": op.total(total, len(pg))})
+	return op.reply(op.okStatus(), mt, &res, ver, obj{res.Items: items, "exveTotal": op.total(total, len(pg))})
 }
 
 // serveAnonymized is the anonymized resource (REQ_04_02_21, I-236): the
