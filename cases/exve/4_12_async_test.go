@@ -327,3 +327,19 @@ var _ = ap("REQ_04_12_13", "it stops polling a Location that answers 404", aqs("
 			check(p.Status != 404 || i == len(polls)-1, q, "no poll after the first 404", "%s", timelineOf(polls))
 		}
 	})
+
+var _ = op("REQ_04_12_04", "a readout of a slow vehicle (the push to it delayed 10 s) is answered 202 with a Location that gives its status", qs("async-202-no-location"),
+	func(ctx SpecContext, q harness.Requirement) {
+		if ex.OP == nil || run.Center == nil {
+			Skip("not applicable: the harness does not carry the offering party's link to its vehicles")
+		}
+		vid := vehicleID(ctx, q)
+		// The fault plan holds the center's push to the vehicle (a slow
+		// mobile link): the result cannot be at hand at once.
+		run.Faults.Set(center.Fault{Outbound: true, PathPrefix: "/push/", Delay: run.Clock.Wall(10 * time.Second), Times: 1})
+		r, loc := startReadout(ctx, q, vid)
+		status(q, r, 202)
+		check(loc != "" && underBase(loc), q, "a Location under the base URI", "%s", r.Describe())
+		o, _ := pollReadout(ctx, q, loc, ex.Cfg.AsyncTimeout)
+		check(o["asyncStatus"] == "Complete", q, "the readout Complete once the slow vehicle answered", "%s", jsonString(o))
+	})
