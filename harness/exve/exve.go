@@ -267,6 +267,7 @@ type commandDriver struct {
 	env  []string
 }
 
+// Do runs the command once for the action, arguments sorted by key.
 func (d *commandDriver) Do(ctx context.Context, action string, args map[string]string) error {
 	keys := make([]string, 0, len(args))
 	for k := range args {

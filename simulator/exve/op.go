@@ -181,8 +181,13 @@ type ingestHook struct {
 	op *OfferingParty
 }
 
-func (h *ingestHook) ID() string                   { return "exve-ingest" }
+// ID returns "exve-ingest".
+func (h *ingestHook) ID() string { return "exve-ingest" }
+
+// Provides returns true for OnAnswer only.
 func (h *ingestHook) Provides(e center.Event) bool { return e == center.OnAnswer }
+
+// OnAnswer takes in an upload the API accepted.
 func (h *ingestHook) OnAnswer(x *center.Exchange, a center.Answer, _ time.Time) {
 	if x.Service != "" || x.Method != http.MethodPost || !strings.HasPrefix(x.Path, "/files/") || a.Status != http.StatusOK || a.By != "api" {
 		return
