@@ -5,6 +5,7 @@ package exve_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/center"
+	exveop "github.com/icoc-dev/icoc/simulator/exve"
 	"github.com/icoc-dev/icoc/simulator/exveap"
 	exvespec "github.com/icoc-dev/icoc/spec/exve"
 	. "github.com/onsi/ginkgo/v2"
@@ -584,4 +586,49 @@ var _ = op("REQ_04_03_21", "GET {b}/subscriptions lists each subscription with s
 			return
 		}
 		fail(q, "subscription "+s.id+" listed", "%s", r.Describe())
+	})
+
+// REQ_04_03_01, accessing party: its subscription profile has everything
+// the offering party needs to push (Table 15).
+var _ = ap("REQ_04_03_01", "its subscription profile has callbackBaseURI, token_type, token, expires_in and, for a refresh token, tokenEndpoint", aqs("profile-no-expires"),
+	func(ctx SpecContext, q harness.Requirement) {
+		t := tap(exveop.ServiceName, "Subscriptions")
+		vid := vehicleID(ctx, q)
+		DeferCleanup(func() { unsubscribeAll(ctx) })
+		err := ex.DUTAP.Do(ctx, exveap.ActionSubscribe, map[string]string{"resource": "odometerSubscriptions", "vehicleId": vid})
+		bodies := t.all()
+		check(len(bodies) > 0, q, "a subscription request of the accessing party", "none (action: %v)", err)
+		var m struct {
+			Profile map[string]any `json:"profile"`
+		}
+		_ = json.Unmarshal(bodies[len(bodies)-1], &m)
+		p := m.Profile
+		keys := []string{"callbackBaseURI", "token_type", "token", "expires_in"}
+		if p["token_type"] == "refresh_token" {
+			keys = append(keys, "tokenEndpoint")
+		}
+		for _, k := range keys {
+			_, ok := p[k]
+			check(ok, q, "the profile keys "+strings.Join(keys, ", "), "%s lacks %s", bodies[len(bodies)-1], k)
+		}
+	})
+
+// REQ_04_03_02, accessing party: the refresh token and endpoint it gives
+// yield an access token its callback takes.
+var _ = ap("REQ_04_03_02", "the refresh token and tokenEndpoint of its profile give an access token its callback takes", aqs("token-endpoint-broken", "callback-rejects-refreshed"),
+	func(ctx SpecContext, q harness.Requirement) {
+		recs := apPushes(ctx, q)
+		for _, r := range recs {
+			check(r.Status >= 200 && r.Status < 300 && !strings.HasSuffix(r.URL, "/oauth2/token"), q,
+				"a renewed access token and pushes the callback takes (2xx)", "%s %s -> %d %s", r.Method, r.URL, r.Status, r.Err)
+		}
+	})
+
+// REQ_04_03_15, accessing party: its callback takes the pushes (REQ_04_01_07:
+// it is the server of the push).
+var _ = ap("REQ_04_03_15", "its callback answers the pushes of its subscription with 2xx", aqs("push-500"),
+	func(ctx SpecContext, q harness.Requirement) {
+		for _, r := range apPushes(ctx, q) {
+			check(r.Status >= 200 && r.Status < 300, q, "2xx to every push", "%s %s -> %d %s", r.Method, r.URL, r.Status, r.Err)
+		}
 	})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/icoc-dev/icoc/harness"
 	hx "github.com/icoc-dev/icoc/harness/exve"
+	exveop "github.com/icoc-dev/icoc/simulator/exve"
+	"github.com/icoc-dev/icoc/simulator/exveap"
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 )
@@ -55,4 +57,27 @@ func TestVariants(t *testing.T) {
 // testable".
 func TestSpecNames(t *testing.T) {
 	harness.CheckSpecNames(t, quirkCases(), notTestableNames()...)
+}
+
+// TestEveryQuirkNamesASpec: every quirk and variant of the reference
+// offering and accessing parties is named by a quirk or variant case, so
+// none breaks a requirement no spec judges.
+func TestEveryQuirkNamesASpec(t *testing.T) {
+	used := map[string]bool{}
+	for _, c := range quirkCases() {
+		used[c.Quirk] = true
+	}
+	for _, v := range variantCases() {
+		used[v.Variant] = true
+	}
+	for n := range exveop.KnownQuirks() {
+		if !used[harness.ExVeOPQuirkPrefix+n] {
+			t.Errorf("quirk exve-op.%s names no spec", n)
+		}
+	}
+	for n := range exveap.KnownQuirks() {
+		if !used[harness.ExVeAPQuirkPrefix+n] {
+			t.Errorf("quirk exve-ap.%s names no spec", n)
+		}
+	}
 }
