@@ -70,6 +70,9 @@ type Attempt struct {
 	// Malformed says what the center's HTTP stack refused in the request
 	// before any handler ran (center.Exchange.Malformed), "" otherwise.
 	Malformed string
+	// Service is the mounted service the request came to (e.g. "exve"),
+	// "" for the vehicle APIs.
+	Service string
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -224,6 +227,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		BodySHA256:   hex.EncodeToString(sum[:]),
 		Malformed:    x.Malformed,
 		DecodeErr:    x.DecodeErr,
+		Service:      x.Service,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

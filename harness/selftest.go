@@ -117,6 +117,9 @@ func isVariant(name string) bool {
 	if c, ok := strings.CutPrefix(name, CenterQuirkPrefix); ok {
 		return center.IsVariant(c)
 	}
+	if owned, variant := ownedQuirk(name); owned {
+		return variant
+	}
 	return vehicle.IsVariant(name)
 }
 
