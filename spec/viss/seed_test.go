@@ -499,7 +499,9 @@ func TestCheckersCatchMutations(t *testing.T) {
 		{"core token error", V3, func(d *Dialect) { d.AccessControl.CoreTokenErrors[1].Number = 401 }},
 		{"permission", Gen2, func(d *Dialect) { d.AccessControl.Permissions[1].ReadOnly = true }},
 		{"audience", V3, func(d *Dialect) { d.AccessControl.Audience = "w3.org/gen2" }},
-		{"claim", Gen2, func(d *Dialect) { d.AccessControl.AccessTokenClaims.Required = append(d.AccessControl.AccessTokenClaims.Required, "vin") }},
+		{"claim", Gen2, func(d *Dialect) {
+			d.AccessControl.AccessTokenClaims.Required = append(d.AccessControl.AccessTokenClaims.Required, "vin")
+		}},
 		{"vin claim", Gen2, func(d *Dialect) { d.AccessControl.VINClaim = true }},
 		{"section heading", V3, func(d *Dialect) { d.Sections[3].Heading = "Get" }},
 		{"section order", Gen2, func(d *Dialect) { d.Sections[3], d.Sections[4] = d.Sections[4], d.Sections[3] }},
