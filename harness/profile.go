@@ -44,6 +44,8 @@ type Profile struct {
 	Bench BenchConfig `yaml:"bench"`
 	// Decoder names the decoder of the DUT's CAN data files (see Decoders).
 	Decoder string `yaml:"decoder"`
+	// VISS is the DUT's VISS servers (viss.go).
+	VISS VISSConfig `yaml:"viss"`
 
 	lines map[string]int // field path -> line in the source
 }
@@ -175,6 +177,7 @@ func LoadProfile(path string) (*Profile, error) {
 			*f = filepath.Join(base, *f)
 		}
 	}
+	p.VISS.absolute(base)
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -254,6 +257,9 @@ func (p *Profile) validate() error {
 		if _, err := os.Stat(f.path); err != nil {
 			return bad(f.field, "%s", unwrapPathError(err))
 		}
+	}
+	if err := p.validateVISS(bad); err != nil {
+		return err
 	}
 	return p.validateBench(bad)
 }

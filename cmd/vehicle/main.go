@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/simulator/viss"
 )
 
 func main() {
@@ -34,6 +35,12 @@ func main() {
 	flag.IntVar(&cfg.Revocation.Port, "revocation-port", 0, "TCP port of the CDP/OCSP hosts instead of the URLs' port 80")
 	flag.BoolVar(&cfg.Push, "push", false, "keep a push connection to the center (7.2.3.9.2)")
 	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
+	vissV3 := flag.String("viss-v3", "", "listen address (host:port) of a VISS v3 server (wss and https; e.g. 127.0.0.1:6443)")
+	vissRevision := flag.String("viss-revision", "rc0", "revision of the VISS v3 server: rc0 (seed 002) or published (v3.0 as published)")
+	vissGen2 := flag.String("viss-gen2", "", "listen address (host:port) of a VISS Gen2 server (wss and https)")
+	flag.StringVar(&cfg.VISS.CertFile, "viss-cert", "", "VISS server certificate chain, PEM (default: <pki>/viss-server.chain.pem)")
+	flag.StringVar(&cfg.VISS.KeyFile, "viss-key", "", "VISS server key, PEM (default: <pki>/viss-server.key.pem)")
+	flag.StringVar(&cfg.VISS.TokenSecretFile, "viss-token-secret", "", "file holding the HS256 secret shared with the VISS access token server")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
 	flag.Parse()
 	if cfg.CertFile == "" {
@@ -46,6 +53,18 @@ func main() {
 		cfg.RootCAFile = filepath.Join(*pkiDir, "root.crt.pem")
 	}
 	cfg.Revocation.Resolver = cfg.Resolver
+	if *vissV3 != "" {
+		cfg.VISS.Servers = append(cfg.VISS.Servers, viss.ServerConfig{Dialect: "v3", Revision: *vissRevision, Addr: *vissV3})
+	}
+	if *vissGen2 != "" {
+		cfg.VISS.Servers = append(cfg.VISS.Servers, viss.ServerConfig{Dialect: "gen2", Addr: *vissGen2})
+	}
+	if cfg.VISS.CertFile == "" {
+		cfg.VISS.CertFile = filepath.Join(*pkiDir, "viss-server.chain.pem")
+	}
+	if cfg.VISS.KeyFile == "" {
+		cfg.VISS.KeyFile = filepath.Join(*pkiDir, "viss-server.key.pem")
+	}
 	if *quirks != "" {
 		cfg.Quirks = strings.Split(*quirks, ",")
 	}

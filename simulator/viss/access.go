@@ -122,6 +122,9 @@ func (srv *Server) mode(n *vss.Node) string {
 	}
 	for m := n; m != nil; m = m.Parent {
 		if t, ok := srv.svc.access.tags[m.Path]; ok {
+			if t == modeWriteOnly && srv.svc.quirks.Has("write-only-as-read-write") {
+				return modeReadWrite
+			}
 			return t
 		}
 	}
@@ -210,6 +213,9 @@ func (srv *Server) authorize(req *request, targets []*vss.Node, kind string) *ve
 		if !srv.d.AccessControl.Allowed(kind, g.readWrite) && !q.Has("ignore-access-mode") {
 			return srv.fail("token-insufficient", "")
 		}
+	}
+	if q.Has("valid-token-refused") {
+		return srv.fail("token-invalid", "")
 	}
 	return nil
 }

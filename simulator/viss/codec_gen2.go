@@ -77,7 +77,7 @@ func (c gen2Codec) parse(raw []byte) (*request, *verr) {
 	return req, nil
 }
 
-var gen2Query = regexp.MustCompile(`^\s*\$([A-Za-z]+)\s*(NEQ|EQ|GT|LT|=)\s*(.*?)\s*$`)
+var gen2Query = regexp.MustCompile(`^\s*\$([a-z]+)\s*(NEQ|EQ|GT|LT|=)\s*(.*?)\s*$`)
 
 func (c gen2Codec) parseFilter(req *request, s string) *verr {
 	e := c.filter(req, s)

@@ -34,7 +34,10 @@ func (srv *Server) metadata(base *vss.Node, sel *metaSel) map[string]any {
 	return map[string]any{base.Name: node(base, 1)}
 }
 
-// serverTree builds the v3 Server tree (002 B, register I-281).
+// serverTree builds the v3 Server tree (002 B, register I-281). Features
+// the server lacks (data compression, file transfer) have no node: an
+// empty string array cannot be written (the schema's arrays hold at least
+// one value).
 func (srv *Server) serverTree() (*vss.Tree, error) {
 	attr := func(desc string, v any) map[string]any {
 		return map[string]any{"type": "attribute", "datatype": "string[]", "description": desc, "default": v}
@@ -45,12 +48,10 @@ func (srv *Server) serverTree() (*vss.Tree, error) {
 			"Support": map[string]any{
 				"type": "branch", "description": "Top branch declaring the server supported features.",
 				"children": map[string]any{
-					"Protocol":        attr("List of supported transport protocols.", []string{"http", "ws"}),
-					"Filter":          attr("List of supported filter features.", []string{"timebased", "change", "paths", "range", "curvelog", "history", "metadata"}),
-					"Security":        attr("List of supported security related features.", []string{"accesscontrol"}),
-					"AccessControl":   attr("List of supported access control flows.", []string{"short_term", "signalset_claim"}),
-					"DataCompression": attr("List of supported data compression features.", []string{}),
-					"Filetransfer":    attr("List of supported file transfer features.", []string{}),
+					"Protocol":      attr("List of supported transport protocols.", []string{"http", "ws"}),
+					"Filter":        attr("List of supported filter features.", []string{"timebased", "change", "paths", "range", "curvelog", "history", "metadata"}),
+					"Security":      attr("List of supported security related features.", []string{"accesscontrol"}),
+					"AccessControl": attr("List of supported access control flows.", []string{"short_term", "signalset_claim"}),
 				},
 			},
 			"Config": map[string]any{

@@ -50,6 +50,8 @@ func init() {
 		{Name: "paths-filter-ignored", Clause: "v3 7.1, Gen2 7.1.2", Breaks: "ignores the paths filter (v3) or search filter (Gen2) and answers the request's path"},
 		{Name: "data-filter-ignored", Clause: "Gen2 7.1.3", Breaks: "ignores the $data filter"},
 		{Name: "metadata-ignores-selection", Clause: "v3 7.7, Gen2 7.1.1", Breaks: "returns the whole subtree's metadata whatever the parameter or depth"},
+		{Name: "unavailable-as-zero", Clause: "v3 T3.1.1, T3.1.2", Breaks: "serves \"0\" for a numeric sensor it has no value for"},
+		{Name: "http-status-200", Clause: "Gen2 T5.1.2.1, v3 T4.2.2.1", Breaks: "answers every HTTPS request with status 200, errors too"},
 		{Name: "unknown-path-empty", Clause: "Gen2 T4.1, v3 T3.1.2", Breaks: "answers a get of an unknown path with an empty success"},
 		// Subscriptions.
 		{Name: "subscribe-without-filter-ok", Clause: "v3 9", Breaks: "accepts a subscription without a filter"},
@@ -73,6 +75,8 @@ func init() {
 		{Name: "ignore-scope", Clause: "Gen2 8.4.4, v3 10.4.4", Breaks: "accepts an access token whose purpose does not cover the path"},
 		{Name: "ignore-vin-claim", Clause: "v3 10.4.4", Breaks: "accepts an access token whose vin claim names another vehicle"},
 		{Name: "ignore-access-mode", Clause: "Gen2 8.4.4, v3 10.4.4", Breaks: "accepts a set with a read-only grant"},
+		{Name: "valid-token-refused", Clause: "Gen2 8.4.4, v3 10.4.4", Breaks: "refuses a valid access token for its purpose"},
+		{Name: "write-only-as-read-write", Clause: "Gen2 8.8, v3 10.8", Breaks: "asks for a token to read a node tagged write-only"},
 		{Name: "server-tree-protected", Clause: "v3 10", Breaks: "asks for a token for the Server tree"},
 		{Name: "inline-error-under-token", Clause: "v3 T3.1.1", Breaks: "reports unavailable signals in line even when access control applies"},
 		// Server tree and data compression.

@@ -291,6 +291,9 @@ func (srv *Server) value(n *vss.Node) (dataPoint, bool) {
 	if n.Default != nil {
 		return dataPoint{wire: defaultWire(n.Default), at: srv.svc.started}, true
 	}
+	if q.Has("unavailable-as-zero") && vssmap.IsNumeric(n.Datatype) {
+		return dataPoint{wire: "0", at: time.Now()}, true
+	}
 	return dataPoint{}, false
 }
 

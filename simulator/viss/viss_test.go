@@ -2,10 +2,10 @@ package viss
 
 import (
 	"context"
-	"net/http"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"

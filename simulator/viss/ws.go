@@ -119,7 +119,7 @@ func (srv *Server) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	status := http.StatusOK
-	if e != nil {
+	if e != nil && !srv.svc.quirks.Has("http-status-200") {
 		status = e.code.Number
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
