@@ -165,6 +165,8 @@ func init() {
 		quirks: []string{"wildcard-path-accepted"},
 		body: func(t *T) {
 			c := t.dial()
+			t.put(map[string]float64{pathSpeed: 20, pathWheelL: 21, pathWheelR: 22})
+			t.wait(t.settle())
 			m := t.get(c, "Vehicle.Chassis.Axle.Row1.Wheel.*.Speed", nil)
 			t.expectSituation(m, "wildcard-in-path", "a get of Vehicle.Chassis.Axle.Row1.Wheel.*.Speed (register I-297)")
 		},

@@ -34,6 +34,10 @@ func (t *T) provoke(situation string) (*vissclient.Message, string) {
 		return g2
 	}
 	secret := t.run().VISS.Secret
+	// The sensor has a value, so that a server that does not refuse
+	// answers with data rather than with 404.
+	t.put(map[string]float64{pathSpeed: 15, pathWheelL: 15, pathWheelR: 15})
+	t.wait(t.settle())
 	switch situation {
 	case "malformed":
 		return t.request(c, map[string]any{"action": "get"}), "a get without a path"

@@ -73,7 +73,7 @@ func (c v3Codec) parseFilter(req *request, raw json.RawMessage) *verr {
 	if err == nil {
 		return nil
 	}
-	if srv.svc.quirks.Has("filter-lenient") && err.situation == "bad-filter" {
+	if srv.svc.quirks.Has("filter-lenient") && (err.situation == "bad-filter" || err.situation == "filter-not-for-method") {
 		req.filter = filterSpec{present: true}
 		if req.action == "subscribe" {
 			req.filter.trig = &trigger{kind: "timebased", period: time.Second}

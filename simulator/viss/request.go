@@ -120,9 +120,9 @@ func (srv *Server) fail(situation, desc string) *verr {
 
 // foreign maps a code to the other dialect's vocabulary (quirk).
 func foreign(n vissspec.DialectName, c vissspec.ErrorCode) vissspec.ErrorCode {
-	m := map[string]string{"unavailable_data": "invalid_path", "invalid_data": "read_only", "forbidden_request": "user_forbidden", "invalid_token": "token_invalid"}
+	m := map[string]string{"unavailable_data": "invalid_path", "invalid_data": "read_only", "forbidden_request": "user_forbidden", "invalid_token": "token_invalid", "bad_request": "filter_invalid"}
 	if n == vissspec.Gen2 {
-		m = map[string]string{"invalid_path": "unavailable_data", "read_only": "invalid_data", "invalid_subscriptionId": "unavailable_data", "token_missing": "invalid_token", "token_expired": "invalid_token", "token_invalid": "invalid_token", "filter_invalid": "bad_request"}
+		m = map[string]string{"invalid_path": "unavailable_data", "read_only": "invalid_data", "invalid_subscriptionId": "unavailable_data", "token_missing": "invalid_token", "token_expired": "invalid_token", "token_invalid": "invalid_token", "filter_invalid": "invalid_data", "bad_request": "invalid_data", "insufficient_priviledges": "forbidden_request"}
 	}
 	if r, ok := m[c.Reason]; ok {
 		c.Reason = r

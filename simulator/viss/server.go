@@ -373,6 +373,10 @@ func (srv *Server) get(req *request) (*result, *verr) {
 		var keep []*vss.Node
 		for _, n := range targets {
 			if (c.boolVal != nil) != (n.Datatype == "boolean") || (c.boolVal == nil && !vssmap.IsNumeric(n.Datatype)) {
+				if q.Has("filter-lenient") {
+					keep = append(keep, n)
+					continue
+				}
 				return nil, srv.fail("bad-filter", "The $data value's type differs from the node's")
 			}
 			cur, ok := srv.svc.store.Current(n.Path)

@@ -119,7 +119,7 @@ func (srv *Server) subscribe(s *session, req *request) (*result, *verr) {
 	first := targets[0]
 	switch trig.kind {
 	case "change", "range", "curvelog":
-		if !base.IsLeaf() && !req.filter.hasPaths && !v3 {
+		if !base.IsLeaf() && !req.filter.hasPaths && !v3 && !q.Has("filter-lenient") {
 			return nil, srv.fail("filter-on-branch", "Filter requested on non-primitive type.")
 		}
 		if v3 && req.filter.hasPaths && strings.Contains(req.filter.paths[0], "*") {
