@@ -356,10 +356,11 @@ func (r *Run) vissTap(logf func(string, ...any)) func(string, ...any) {
 			return
 		}
 		line, _ := args[len(args)-1].(string)
-		rest, ok := strings.CutPrefix(line, "viss: ")
-		if !ok {
+		i := strings.Index(line, "viss: ")
+		if i < 0 {
 			return
 		}
+		rest := line[i+len("viss: "):]
 		tag, after, ok := strings.Cut(rest, " server listening on ")
 		if !ok {
 			return
