@@ -35,6 +35,8 @@ type Server struct {
 	mu     sync.Mutex
 	closed bool
 	conns  map[*session]bool
+	// droppedClosed counts the dropped events of closed sessions.
+	droppedClosed uint64
 }
 
 func newServer(svc *Service, cfg ServerConfig, d vissspec.Dialect) *Server {
@@ -131,6 +133,7 @@ func (s *session) close() {
 		}
 		s.srv.mu.Lock()
 		delete(s.srv.conns, s)
+		s.srv.droppedClosed += s.dropped.Load()
 		s.srv.mu.Unlock()
 	})
 }

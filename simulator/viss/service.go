@@ -146,3 +146,19 @@ func (s *Service) onCapture(path string, c Capture) {
 // wall converts spec time to wall time; the interval-drift quirk stretches
 // timebased periods.
 func (s *Service) wall(d time.Duration) time.Duration { return s.cfg.wall(d) }
+
+// DroppedEvents is how many events the servers dropped for clients that did
+// not keep up (v3.0 TRANSPORT 4.1.2.8: the server "MAY limit the number of
+// subcriptionEvent messages sent").
+func (s *Service) DroppedEvents() uint64 {
+	var n uint64
+	for _, srv := range s.servers {
+		srv.mu.Lock()
+		for c := range srv.conns {
+			n += c.dropped.Load()
+		}
+		n += srv.droppedClosed
+		srv.mu.Unlock()
+	}
+	return n
+}
