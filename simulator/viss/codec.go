@@ -74,3 +74,30 @@ func mustMarshal(v any) []byte {
 
 // obj is an ordered-enough JSON object (encoding/json sorts map keys).
 type obj = map[string]any
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// appendJSONValue appends a wire value (a string, or anything else through
+// encoding/json).
+func appendJSONValue(b []byte, v any) []byte {
+	if s, ok := v.(string); ok {
+		return appendJSONString(b, s)
+	}
+	return append(b, mustMarshal(v)...)
+}

@@ -309,7 +309,14 @@ func (c gen2Codec) events(sub *subscription, data []pathData, now time.Time) [][
 			if sub.trig.kind == "timebased" {
 				at = now
 			}
-			out = append(out, mustMarshal(obj{"action": "subscription", "subscriptionId": sub.id, "value": dp.wire, "timestamp": c.srv.ts(at)}))
+			b := make([]byte, 0, 120)
+			b = append(b, `{"action":"subscription","subscriptionId":`...)
+			b = appendJSONString(b, sub.id)
+			b = append(b, `,"timestamp":`...)
+			b = appendJSONString(b, c.srv.ts(at))
+			b = append(b, `,"value":`...)
+			b = appendJSONValue(b, dp.wire)
+			out = append(out, append(b, '}'))
 		}
 	}
 	return out

@@ -390,6 +390,46 @@ func (c v3Codec) httpBody(req *request, res *result, e *verr) []byte {
 	return mustMarshal(m)
 }
 
+// events writes an event by hand (it is written once per subscriber and
+// capture, on the bus's goroutine): the same JSON encoding/json would give.
 func (c v3Codec) events(sub *subscription, data []pathData, now time.Time) [][]byte {
-	return [][]byte{mustMarshal(obj{"action": "subscription", "subscriptionId": sub.id, "data": c.data(data), "ts": c.srv.ts(now)})}
+	b := make([]byte, 0, 160)
+	b = append(b, `{"action":"subscription","data":`...)
+	if len(data) != 1 {
+		b = append(b, '[')
+	}
+	for i, pd := range data {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"dp":`...)
+		multi := len(pd.dps) != 1 || pd.multi
+		if multi {
+			b = append(b, '[')
+		}
+		for j, dp := range pd.dps {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"ts":`...)
+			b = appendJSONString(b, c.srv.ts(dp.at))
+			b = append(b, `,"value":`...)
+			b = appendJSONValue(b, dp.wire)
+			b = append(b, '}')
+		}
+		if multi {
+			b = append(b, ']')
+		}
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, pd.path)
+		b = append(b, '}')
+	}
+	if len(data) != 1 {
+		b = append(b, ']')
+	}
+	b = append(b, `,"subscriptionId":`...)
+	b = appendJSONString(b, sub.id)
+	b = append(b, `,"ts":`...)
+	b = appendJSONString(b, c.srv.ts(now))
+	return [][]byte{append(b, '}')}
 }

@@ -170,3 +170,36 @@ func TestGetSubscribe(t *testing.T) {
 }
 
 func mustString(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestHandEncodedEvents checks the hand-written event encoding against
+// encoding/json and the schema.
+func TestHandEncodedEvents(t *testing.T) {
+	s := startService(t)
+	for _, srv := range s.servers {
+		sub := &subscription{id: "7\"x", srv: srv, trig: trigger{kind: "change"}}
+		now := time.Date(2026, 6, 1, 12, 0, 0, 123456000, time.UTC)
+		for _, data := range [][]pathData{
+			{{path: "Vehicle.Speed", dps: []dataPoint{{wire: "4\\2", at: now}}}},
+			{{path: "Vehicle.Speed", dps: []dataPoint{{wire: "1", at: now}, {wire: "2", at: now}}, multi: true}, {path: "Vehicle.IsMoving", dps: []dataPoint{{wire: "true", at: now}}}},
+		} {
+			for _, m := range srv.codec.events(sub, data, now) {
+				var got any
+				if err := json.Unmarshal(m, &got); err != nil {
+					t.Fatalf("%s: %v", m, err)
+				}
+				if err := srv.d.MustSchema().Validate(m); err != nil {
+					t.Errorf("%s: %v", m, err)
+				}
+				var want any
+				if srv.d.Name == vissspec.V3 {
+					want = obj{"action": "subscription", "subscriptionId": sub.id, "data": v3Codec{srv}.data(data), "ts": srv.ts(now)}
+					b, _ := json.Marshal(want)
+					_ = json.Unmarshal(b, &want)
+					if mustString(got) != mustString(want) {
+						t.Errorf("v3 event\n got %s\nwant %s", mustString(got), mustString(want))
+					}
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package viss
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 
 	"net"
 	"net/http"
@@ -22,7 +23,10 @@ func (srv *Server) serve(ctx context.Context) {
 	tlsLn := newChanListener(srv.ln.Addr())
 	plainLn := newChanListener(srv.ln.Addr())
 	h := http.HandlerFunc(srv.handleHTTP)
-	srv.https = &http.Server{Handler: h, TLSConfig: srv.svc.tls, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog()}
+	// Each server its own TLS config (http.Server changes it); HTTP/1.1
+	// only, as a WebSocket upgrade needs it.
+	srv.https = &http.Server{Handler: h, TLSConfig: srv.svc.tls.Clone(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog(),
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
 	srv.plain = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quietLog()}
 	srv.wg.Add(3)
 	go func() {
