@@ -156,9 +156,9 @@ func init() {
 	add(&specDef{
 		topic: "error-object",
 		// "Error number string Yes; reason string Yes; description string Yes"
-		v3: &clause{"T5.3", "Error: number string Yes, reason string Yes, description string Yes"},
+		v3: &clause{"T5.3", "Error number string Yes reason string Yes description string Yes"},
 		// "Error number integer Yes; reason string Yes; message string Yes"
-		gen2:     &clause{"T6.4", "Error: number integer Yes, reason string Yes, message string Yes"},
+		gen2:     &clause{"T6.4", "Error number integer Yes reason string Yes message string Yes"},
 		text:     "an error carries the number as a string, the reason and the description",
 		gen2Text: "an error carries the number as an integer, the reason and the message",
 		quirks:   []string{"error-number-wrong-type"},
