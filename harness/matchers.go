@@ -57,7 +57,8 @@ func (p RetryPattern) Describe() string {
 }
 
 // FollowRetryPattern succeeds when a recorded []Attempt (of one request and
-// its retries) has exactly the pattern's count and gaps, judged with
+// its retries, in any protocol: see ByRequest) has exactly the pattern's
+// count and gaps, judged with
 // Tolerance.WithinLate: the center stamps an answer before writing it and
 // an attempt when it arrives, so its own delays only lengthen a gap. The gap is measured
 // from the center's answer to the next attempt's Start (a new connection's
@@ -77,6 +78,11 @@ func (m *retryMatcher) Match(actual any) (bool, error) {
 	attempts, ok := actual.([]Attempt)
 	if !ok {
 		return false, fmt.Errorf("FollowRetryPattern wants []harness.Attempt, got %T", actual)
+	}
+	if groups := ByRequest(attempts); len(groups) > 1 {
+		// Another request is not a retry: judging it as one would fail a
+		// DUT for starting a new upload right after a failed one.
+		return false, fmt.Errorf("FollowRetryPattern judges the attempts of one request; got %d requests (%s, ...): split them with harness.ByRequest", len(groups), groups[0][0].Key)
 	}
 	if len(attempts) != m.p.Retries+1 {
 		m.why = fmt.Sprintf("%d attempts", len(attempts))

@@ -17,11 +17,18 @@ import (
 	"github.com/icoc-dev/icoc/spec"
 )
 
-// Attempt is one request the harness's center saw, with the facts of its
-// connection and what it answered. Times are wall times; convert gaps with
-// the Clock.
+// Attempt is one exchange on the timeline: a request the harness's center
+// saw, in any protocol (an HTTP request, a gRPC call, an MQTT packet that
+// expects an answer), with the facts of its connection and what it
+// answered. Times are wall times; convert gaps with the Clock.
 type Attempt struct {
-	Seq    uint64
+	Seq uint64
+	// Protocol is the exchange's protocol (center.ProtoHTTP, ProtoGRPC,
+	// ProtoMQTT); never empty.
+	Protocol center.Protocol
+	// Key identifies the request the attempt carries: its retries have the
+	// same Key, another request a different one (see ByRequest).
+	Key    string
 	ConnID uint64
 	// Reused is true when an earlier attempt came over the same connection
 	// (HTTP/2, or HTTP/1.1 keep-alive).
@@ -39,9 +46,27 @@ type Attempt struct {
 	BodyLen    int
 	RawBodyLen int
 	BodySHA256 string
+	// Messages are the application messages of a streaming exchange (gRPC),
+	// as they crossed the wire.
+	Messages []center.Message
+	// Status is the HTTP status answered (0 when abandoned or dropped);
+	// Code the protocol's own status (gRPC code, MQTT reason code).
 	Status     int
+	Code       int
 	AnsweredBy string
 	Dropped    bool
+	// Abandoned is true when the DUT went away before the answer was
+	// written (it gave up waiting, or reset the stream); AnsweredAt is then
+	// when it went away, and Planned what the center would have answered.
+	Abandoned bool
+	Planned   int
+	// TimedOut is true when no answer reached the DUT and AnsweredAt is
+	// when the DUT's own timeout ran out (a muted link, an unanswered DNS
+	// query): the attempt ended there for the DUT.
+	TimedOut bool
+	// Malformed says what the center's HTTP stack refused in the request
+	// before any handler ran (center.Exchange.Malformed), "" otherwise.
+	Malformed string
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -65,6 +90,8 @@ type HandshakeFacts struct {
 	SNI         string
 	ClientCN    string
 	Err         string
+	// Alert is the TLS alert the center sent (center.HandshakeInfo.Alert).
+	Alert string
 }
 
 func factsOf(h center.HandshakeInfo) HandshakeFacts {
@@ -82,17 +109,22 @@ func factsOf(h center.HandshakeInfo) HandshakeFacts {
 	if h.Err != nil {
 		f.Err = h.Err.Error()
 	}
+	f.Alert = h.Alert
 	return f
 }
 
-// Recorder is a center hook that records every connection, handshake and
-// exchange. It answers nothing. Safe for concurrent use.
+// Recorder is the timeline: a center hook that records every connection,
+// ClientHello, handshake and exchange of every protocol the harness's
+// center speaks. It answers nothing. Safe for concurrent use.
 type Recorder struct {
 	center.HookBase
-	mu        sync.Mutex
-	attempts  []Attempt
-	pending   map[uint64]int // exchange Seq -> index in attempts
-	connsSeen map[uint64]bool
+	mu         sync.Mutex
+	attempts   []Attempt
+	pending    map[uint64]int // exchange Seq -> index in attempts
+	connsSeen  map[uint64]bool
+	conns      []center.ConnInfo
+	hellos     []center.ClientHello
+	handshakes []center.HandshakeInfo
 }
 
 // NewRecorder returns an empty Recorder.
@@ -103,9 +135,69 @@ func NewRecorder() *Recorder {
 // ID returns "recorder".
 func (r *Recorder) ID() string { return "recorder" }
 
-// Provides returns true for requests and answers.
-func (r *Recorder) Provides(e center.Event) bool {
-	return e == center.OnRequest || e == center.OnAnswer
+// Provides returns true for every event.
+func (r *Recorder) Provides(center.Event) bool { return true }
+
+// OnConnect records the connection.
+func (r *Recorder) OnConnect(c center.ConnInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.conns = append(r.conns, c)
+}
+
+// OnHandshake records the handshake, good or failed.
+func (r *Recorder) OnHandshake(h center.HandshakeInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handshakes = append(r.handshakes, h)
+}
+
+// OnClientHello records a ClientHello (registered with
+// center.Server.OnClientHello).
+func (r *Recorder) OnClientHello(h center.ClientHello) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hellos = append(r.hellos, h)
+}
+
+// Connections returns the connections accepted at or after since.
+func (r *Recorder) Connections(since time.Time) []center.ConnInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []center.ConnInfo
+	for _, c := range r.conns {
+		if !c.AcceptedAt.Before(since) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Handshakes returns the handshakes (good and failed) on connections
+// accepted at or after since, in the order they ended.
+func (r *Recorder) Handshakes(since time.Time) []center.HandshakeInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []center.HandshakeInfo
+	for _, h := range r.handshakes {
+		if !h.Conn.AcceptedAt.Before(since) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ClientHellos returns the ClientHellos received at or after since.
+func (r *Recorder) ClientHellos(since time.Time) []center.ClientHello {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []center.ClientHello
+	for _, h := range r.hellos {
+		if !h.At.Before(since) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // OnRequest records the request and answers nothing.
@@ -113,6 +205,9 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 	sum := sha256.Sum256(x.Body)
 	a := Attempt{
 		Seq:          x.Seq,
+		Protocol:     x.Protocol.Or(),
+		Key:          x.RequestKey(),
+		Messages:     append([]center.Message(nil), x.Messages...),
 		ConnID:       x.Conn.ID,
 		ConnAccepted: x.Conn.AcceptedAt,
 		Handshake:    factsOf(x.TLS),
@@ -124,6 +219,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		BodyLen:      len(x.Body),
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
+		Malformed:    x.Malformed,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -143,10 +239,18 @@ func (r *Recorder) OnAnswer(x *center.Exchange, a center.Answer, at time.Time) {
 		return
 	}
 	delete(r.pending, x.Seq)
-	r.attempts[i].AnsweredAt = at
-	r.attempts[i].Status = a.Status
-	r.attempts[i].AnsweredBy = a.By
-	r.attempts[i].Dropped = a.Drop
+	at0 := &r.attempts[i]
+	at0.AnsweredAt = at
+	at0.Status, at0.Code = a.Status, a.Code
+	at0.AnsweredBy = a.By
+	at0.Dropped = a.Drop
+	at0.Messages = append([]center.Message(nil), x.Messages...)
+	if x.Key != "" {
+		at0.Key = x.Key // a streaming protocol may learn the key late
+	}
+	if x.Abandoned {
+		at0.Abandoned, at0.Planned, at0.Status, at0.Code = true, a.Status, 0, 0
+	}
 }
 
 // Attempts returns a copy of the attempts that match keep (all when nil), in
@@ -176,13 +280,122 @@ func Timeline(attempts []Attempt, c Clock) string {
 		if a.Reused {
 			conn = "reused connection"
 		}
-		fmt.Fprintf(&b, "  #%d at %6.2fs spec: %s %s %s (%s) -> %d", i+1, c.Spec(a.Start().Sub(t0)).Seconds(), a.Method, a.Path, a.Proto, conn, a.Status)
+		fmt.Fprintf(&b, "  #%d at %6.2fs spec: %s (%s) -> %s", i+1, c.Spec(a.Start().Sub(t0)).Seconds(), a.Request(), conn, a.Outcome())
 		if i > 0 && !attempts[i-1].AnsweredAt.IsZero() {
 			fmt.Fprintf(&b, ", %.2fs after answer #%d", c.Spec(a.Start().Sub(attempts[i-1].AnsweredAt)).Seconds(), i)
 		}
 		b.WriteByte('\n')
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// Request renders what the attempt asked, in its protocol's terms.
+func (a Attempt) Request() string {
+	switch a.Protocol {
+	case center.ProtoGRPC:
+		s := "gRPC " + a.Path
+		if n := len(a.Messages); n > 0 {
+			s += fmt.Sprintf(" [%d message(s)]", n)
+		}
+		return s
+	case center.ProtoMQTT:
+		return strings.TrimSpace("MQTT " + a.Method + " " + a.Path)
+	case center.ProtoTLS:
+		return "TLS handshake"
+	case center.ProtoDNS:
+		return "DNS " + a.Method + " query for " + a.Path
+	}
+	return a.Method + " " + a.Path + " " + a.Proto
+}
+
+// Outcome renders how the attempt ended, in its protocol's terms: the
+// status answered, dropped, abandoned by the DUT, or still open.
+func (a Attempt) Outcome() string {
+	switch {
+	case a.Abandoned:
+		return fmt.Sprintf("abandoned by the DUT after %s (the center would have answered %s)",
+			a.AnsweredAt.Sub(a.ReceivedAt).Round(time.Millisecond), a.answer(a.Planned))
+	case a.Malformed != "" && a.Dropped:
+		return "refused by the HTTP stack: " + a.Malformed
+	case a.Dropped:
+		return "connection dropped by the center"
+	case a.AnsweredAt.IsZero():
+		return "not answered yet"
+	case a.TimedOut:
+		return fmt.Sprintf("no answer reached the DUT; its %s wait ran out", a.AnsweredAt.Sub(a.ReceivedAt).Round(time.Millisecond))
+	case a.Malformed != "":
+		return a.answer(a.Status) + " by the HTTP stack: " + a.Malformed
+	case a.Protocol == center.ProtoTLS:
+		if a.Handshake.Err == "" {
+			return "completed"
+		}
+		if a.Handshake.Alert != "" {
+			return fmt.Sprintf("failed after %s: %s (the center sent alert %s)", a.AnsweredAt.Sub(a.ConnAccepted).Round(time.Millisecond), a.Handshake.Err, a.Handshake.Alert)
+		}
+		return fmt.Sprintf("failed after %s: %s", a.AnsweredAt.Sub(a.ConnAccepted).Round(time.Millisecond), a.Handshake.Err)
+	}
+	return a.answer(a.Status)
+}
+
+// HandshakeAttempts puts TLS handshakes on the timeline: one attempt per
+// handshake (Key "TLS handshake"), starting when its connection was
+// accepted and ending when the handshake ended, well or badly, so that
+// FollowRetryPattern judges how a DUT repeats refused handshakes.
+func HandshakeAttempts(hs []center.HandshakeInfo) []Attempt {
+	out := make([]Attempt, len(hs))
+	for i, h := range hs {
+		out[i] = Attempt{Protocol: center.ProtoTLS, Key: "TLS handshake", ConnID: h.Conn.ID, ConnAccepted: h.Conn.AcceptedAt,
+			ReceivedAt: h.Conn.AcceptedAt, AnsweredAt: h.Done, Handshake: factsOf(h)}
+	}
+	return out
+}
+
+// FetchAttempts puts the requests the harness's CDP/OCSP responder
+// received on the timeline, one attempt each (Key: the path), from its
+// arrival to its answer (or the dropped connection).
+func FetchAttempts(fs []center.Fetch) []Attempt {
+	out := make([]Attempt, len(fs))
+	for i, f := range fs {
+		out[i] = Attempt{Protocol: center.ProtoHTTP, Key: f.Path, Method: strings.ToUpper(f.Kind), Path: f.Host + f.Path, ReceivedAt: f.At, ConnAccepted: f.At,
+			AnsweredAt: f.Done, Status: f.Status, Dropped: f.Status == 0, AnsweredBy: f.Fault}
+	}
+	return out
+}
+
+func (a Attempt) answer(status int) string {
+	switch a.Protocol {
+	case center.ProtoGRPC:
+		if status != 0 && status != 200 {
+			return fmt.Sprintf("HTTP %d without grpc-status", status)
+		}
+		if row, ok := spec.GRPCStatusFor(a.Code); ok {
+			return fmt.Sprintf("%s (%d)", row.Name, a.Code)
+		}
+		return fmt.Sprintf("gRPC code %d", a.Code)
+	case center.ProtoMQTT:
+		return fmt.Sprintf("reason code 0x%02X", a.Code)
+	}
+	return strconv.Itoa(status)
+}
+
+// ByRequest splits attempts by request (Attempt.Key), each request's
+// attempts in arrival order and the requests in the order of their first
+// attempt: a retry repeats its request's Key, another request (another
+// file) starts a group of its own. Judge each group with
+// FollowRetryPattern.
+func ByRequest(attempts []Attempt) [][]Attempt {
+	var out [][]Attempt
+	at := map[string]int{}
+	for _, a := range attempts {
+		i, ok := at[a.Key]
+		if !ok {
+			i = len(out)
+			at[a.Key] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], a)
+	}
+	return out
 }
 
 // UploadOf keeps the data uploads (POST /files/{filename}) whose file name

@@ -30,7 +30,7 @@ type ruleCase struct {
 // helloOf waits for the DUT's ClientHello after t0.
 func helloOf(t0 time.Time) center.ClientHello {
 	var hs []center.ClientHello
-	Eventually(func() int { hs = run.TLS.Log.ClientHellos(t0); return len(hs) }).
+	Eventually(func() int { hs = run.Recorder.ClientHellos(t0); return len(hs) }).
 		WithTimeout(run.Clock.Wall(window)).WithPolling(2*time.Millisecond).Should(BeNumerically(">=", 1), "the DUT sent no ClientHello")
 	return hs[0]
 }
@@ -53,7 +53,7 @@ func countFetches(t0 time.Time) int { return len(fetches(t0, crlPath)) }
 
 func expectFetchCount(req harness.Requirement, t0 time.Time, want int, what string) {
 	if got := fetches(t0, crlPath); len(got) != want {
-		Fail(harness.Verdict(req, fmt.Sprintf("%d fetch(es) of %s %s", want, crlPath, what), describeSpans("fetches of "+crlPath, fetchSpans(got))))
+		Fail(harness.Verdict(req, fmt.Sprintf("%d fetch(es) of %s %s", want, crlPath, what), describeAttempts("fetches of "+crlPath, harness.FetchAttempts(got))))
 	}
 }
 
@@ -157,7 +157,7 @@ var ruleCases = func() []ruleCase {
 				t0 := upload(ctx)
 				run.Wait(ctx, window)
 				expectNoAppData(req, t0)
-				expectAttempts(req, "TLS handshakes", handshakeSpans(handshakes(t0)), 0, 0)
+				expectAttempts(req, "TLS handshakes", harness.HandshakeAttempts(handshakes(t0)), 0, 0)
 			},
 		},
 		{
@@ -178,7 +178,7 @@ var ruleCases = func() []ruleCase {
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
 				if len(fetches(t0, "/intermediate.crl")) == 0 || len(fetches(t0, "/root.crl")) == 0 {
-					Fail(harness.Verdict(req, "fetches of /intermediate.crl (leaf) and /root.crl (intermediate CA)", describeSpans("fetches", fetchSpans(fetches(t0, "")))))
+					Fail(harness.Verdict(req, "fetches of /intermediate.crl (leaf) and /root.crl (intermediate CA)", describeAttempts("fetches", harness.FetchAttempts(fetches(t0, "")))))
 				}
 			},
 		},

@@ -8,14 +8,25 @@ import (
 	"time"
 )
 
-// Fault is one step of a fault plan: answer the next Times matching requests
-// (Times < 0: every one until the plan is reset) with Status, or stall them
-// for Stall (wall time), or drop the connection.
+// Fault is one step of a fault plan, the same shape for every protocol:
+// answer the next Times matching exchanges (Times < 0: every one until the
+// plan is reset) with Status (HTTP) or Code (gRPC, MQTT), or stall them for
+// Stall (wall time), or drop the connection.
 type Fault struct {
-	// Times is how many requests this step answers; negative means all.
+	// Times is how many exchanges this step answers; negative means all.
 	Times int
-	// Status is the HTTP status to answer with (any code of Table 7-8).
+	// Protocol, when set, limits the step to exchanges of that protocol.
+	Protocol Protocol
+	// Method, when set, limits the step to exchanges with that method
+	// (HTTP method; MQTT packet type such as PUBLISH or CONNECT).
+	Method string
+	// Status is the HTTP status to answer with (any code of Table 7-8; for
+	// gRPC a raw HTTP status without grpc-status when not 0 or 200).
 	Status int
+	// Code is the gRPC status code (Table 7-20) or MQTT reason code (Tables
+	// 7-21 to 7-24) to answer with; Message goes with it.
+	Code    int
+	Message string
 	// Reason replaces the reason phrase (HTTP/1.1).
 	Reason string
 	// Header is added to the answer (e.g. a Set-Cookie).
@@ -24,7 +35,8 @@ type Fault struct {
 	Stall time.Duration
 	// Drop closes the connection without an answer.
 	Drop bool
-	// PathPrefix, when set, limits the step to requests whose path has it.
+	// PathPrefix, when set, limits the step to exchanges whose path has it
+	// (HTTP path, gRPC full method, MQTT topic).
 	PathPrefix string
 }
 
@@ -34,6 +46,8 @@ func (f Fault) String() string {
 		return fmt.Sprintf("drop x%d", f.Times)
 	case f.Stall > 0:
 		return fmt.Sprintf("stall %v then %d x%d", f.Stall, f.Status, f.Times)
+	case f.Protocol.Or() != ProtoHTTP:
+		return fmt.Sprintf("%s code %d x%d", f.Protocol, f.Code, f.Times)
 	}
 	return fmt.Sprintf("status %d x%d", f.Status, f.Times)
 }
@@ -73,7 +87,9 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 	defer p.mu.Unlock()
 	for i := range p.steps {
 		f := &p.steps[i]
-		if f.PathPrefix != "" && !strings.HasPrefix(x.Path, f.PathPrefix) {
+		if f.PathPrefix != "" && !strings.HasPrefix(x.Path, f.PathPrefix) ||
+			f.Protocol != "" && f.Protocol.Or() != x.Protocol.Or() ||
+			f.Method != "" && !strings.EqualFold(f.Method, x.Method) {
 			continue
 		}
 		if f.Times == 0 {
@@ -90,6 +106,7 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 			status = http.StatusOK
 		}
 		a := resultAnswer(status, fmt.Sprintf("fault plan: %s", f))
+		a.Code, a.Message = f.Code, f.Message
 		a.Stall = f.Stall
 		a.Reason = f.Reason
 		for k, vs := range f.Header {

@@ -51,12 +51,58 @@ type HandshakeInfo struct {
 	SNI         string
 	// PeerCertificates is the client's chain as sent, leaf first.
 	PeerCertificates []*x509.Certificate
+	// Alert is the TLS alert the center itself sent during the handshake
+	// (RFC 8446 §6 name, e.g. "bad_certificate"), "" when it sent none.
+	Alert string
+	// TicketLifetime is the ticket_lifetime of the NewSessionTicket the
+	// center sent; 0 when it sent none (or, under a quirk, left crypto/tls's).
+	TicketLifetime time.Duration
 }
 
-// Exchange is one HTTP request as the center received it. Body is the
-// request body after any Content-Encoding was removed; RawBodyLen is its
-// length on the wire.
+// Protocol names the application protocol of an Exchange. Every protocol
+// the center speaks turns what it receives into Exchanges and passes them
+// through the same hooks, so one recorder and one fault plan serve all.
+type Protocol string
+
+// The protocols of the center. The zero Protocol is HTTP (HTTP/1.1 or
+// HTTP/2; Exchange.Proto says which).
+const (
+	ProtoHTTP Protocol = "http"
+	ProtoGRPC Protocol = "grpc"
+	ProtoMQTT Protocol = "mqtt"
+	// ProtoTLS is a TLS handshake on the timeline; ProtoDNS a DNS query to
+	// a server of the harness (neither is an Exchange of the center).
+	ProtoTLS Protocol = "tls"
+	ProtoDNS Protocol = "dns"
+)
+
+// Or returns p, or ProtoHTTP when p is empty.
+func (p Protocol) Or() Protocol {
+	if p == "" {
+		return ProtoHTTP
+	}
+	return p
+}
+
+// Message is one application message of an exchange as it crossed the
+// wire: a gRPC length-prefixed message, an MQTT PUBLISH payload.
+type Message struct {
+	At time.Time
+	// Len is the message's length on the wire (compressed when Compressed).
+	Len        int
+	Compressed bool
+}
+
+// Exchange is one request as the center received it, in any protocol: an
+// HTTP request, a gRPC call, an MQTT packet that expects an answer. Body is
+// the request body (for HTTP after any Content-Encoding was removed);
+// RawBodyLen is its length on the wire. For gRPC, Method is "POST", Path
+// the full method (/CanService/SendCans), Header the request metadata; for
+// MQTT, Method is the packet type (CONNECT, PUBLISH, SUBSCRIBE, ...), Path
+// the topic, Header the properties.
 type Exchange struct {
+	// Protocol is the exchange's protocol; empty means ProtoHTTP.
+	Protocol   Protocol
 	Conn       ConnInfo
 	TLS        HandshakeInfo
 	Seq        uint64
@@ -67,9 +113,33 @@ type Exchange struct {
 	Header     http.Header
 	Body       []byte
 	RawBodyLen int
+	// Messages are the application messages of a streaming exchange, in
+	// arrival order (empty for HTTP).
+	Messages []Message
+	// Key identifies the request the exchange carries, so that a retry of
+	// the same request has the same Key and another request a different
+	// one (for an upload: its file name). Empty means Method and Path.
+	Key string
 	// VIN is the vehicle identity bound to the client certificate (its
 	// subject common name), empty when there is none.
 	VIN string
+	// Malformed, when set, says what the HTTP stack refused in this request
+	// before any handler ran (a malformed request line or header, a missing
+	// Host, ...); Method, Path and Header are then what could be read of it.
+	// The hooks see such a request, but cannot answer it: the center answers
+	// with the stack's status and an ERROR Result.
+	Malformed string
+	// Abandoned is set before OnAnswer when the client went away before
+	// the answer was written (it gave up waiting, or reset the stream).
+	Abandoned bool
+}
+
+// RequestKey is x.Key, or Method and Path when the protocol set none.
+func (x *Exchange) RequestKey() string {
+	if x.Key != "" {
+		return x.Key
+	}
+	return x.Method + " " + x.Path
 }
 
 // Answer is what the center sends back for an Exchange. A zero Status means
@@ -77,7 +147,14 @@ type Exchange struct {
 // request that long (wall time) before answering, or until the client goes
 // away; when Drop is set it closes the connection without an answer.
 type Answer struct {
+	// Status is the HTTP status (for gRPC the HTTP status of the response,
+	// 200 unless a fault sends a raw one; for MQTT unused).
 	Status int
+	// Code is the protocol's own status where it is not HTTP's: the gRPC
+	// status code (Table 7-20), or the MQTT reason code (Tables 7-21 to
+	// 7-24). Message goes with it (grpc-message, MQTT Reason String).
+	Code    int
+	Message string
 	// Reason, when set, replaces the standard reason phrase (HTTP/1.1 only;
 	// HTTP/2 has none). 7.2.2.4: a client must not read it.
 	Reason string
@@ -89,10 +166,13 @@ type Answer struct {
 	By string
 }
 
+// Decided reports whether a hook's Answer decides the exchange: it has a
+// Status or a Code, drops, or names the hook that made it.
+func (a Answer) Decided() bool { return a.Status != 0 || a.Code != 0 || a.Drop || a.By != "" }
+
 // Hook extends the center at the events it provides. Hooks are called in the
-// order they were added; for OnRequest the first hook that returns an Answer
-// with a non-zero Status (or Drop) decides the answer, and the API is not
-// called. Hook methods may be called from many goroutines at once.
+// order they were added; for OnRequest the first hook whose Answer is
+// Decided decides the answer, and the API is not called. Hook methods may be called from many goroutines at once.
 type Hook interface {
 	// ID names the hook in logs and in Answer.By.
 	ID() string

@@ -28,13 +28,15 @@ import (
 // Server is one running reference center. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg    Config
-	tls    *tls.Config
-	mux    *http.ServeMux
-	store  *Store
-	calls  callLog
-	offers offers
-	push   pushHub
+	cfg Config
+	tls *tls.Config
+	// fileNames are Appendix 1 §2's rules under cfg.Spec.
+	fileNames spec.FileNameRules
+	mux       *http.ServeMux
+	store     *Store
+	calls     callLog
+	offers    offers
+	push      pushHub
 
 	mu    sync.RWMutex
 	hooks []Hook
@@ -62,7 +64,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("center config: %w", err)
 	}
-	s := &Server{cfg: cfg, tls: tc, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
+	doc, err := spec.Resolve(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("center config: spec: %w", err)
+	}
+	s := &Server{cfg: cfg, tls: tc, fileNames: doc.FileName, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
 	s.apiQuirks, _ = ParseQuirks(cfg.Quirks)
 	s.SetALPN(cfg.ALPN...)
 	s.offerALPN()
@@ -109,6 +115,9 @@ func (s *Server) offerALPN() {
 			c = c.Clone()
 		}
 		c.NextProtos = append(s.ALPN(), PushALPN)
+		if w, ok := h.Conn.(*wireConn); ok {
+			c.KeyLogWriter = w.stream.KeyLog()
+		}
 		return c, nil
 	}
 }
@@ -155,10 +164,13 @@ func (s *Server) Start() error {
 		return fmt.Errorf("center listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
-	hl := newHandshakeListener(ln, s)
+	hl := newHandshakeListener(ln, s, s.tls)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: time.Minute,
+		// The RFC 9113 default frame size (Go announces 1 MiB): a peer that
+		// assumes the default, as h2spec 4.2/3 does, is held to it.
+		HTTP2: &http.HTTP2Config{MaxReadFrameSize: 16384, CountError: s.h2StackError},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if hc, ok := s.conns.Load(c); ok {
 				return context.WithValue(ctx, connKey{}, hc)
@@ -210,7 +222,11 @@ type connKey struct{}
 // API; then writes the answer and tells the hooks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hc, _ := r.Context().Value(connKey{}).(*handshakedConn)
+	if hc != nil && hc.h1 != nil {
+		hc.h1.startRequest()
+	}
 	x := &Exchange{
+		Protocol:   ProtoHTTP,
 		Seq:        s.reqSeq.Add(1),
 		ReceivedAt: time.Now(),
 		Method:     r.Method,
@@ -247,17 +263,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every request reaches the hooks, so the recorder sees it even when the
 	// center has already refused it (unreadable body, bad gzip); the first
 	// hook that answers decides, unless the center already has.
-	early := a.Status != 0
-	for _, h := range s.hooksFor(OnRequest) {
-		if ha := h.OnRequest(x); ha.Status != 0 || ha.Drop {
-			if !early {
-				if ha.By == "" {
-					ha.By = h.ID()
-				}
-				a = ha
-			}
-			break
-		}
+	if ha := s.Decide(x); a.Status == 0 {
+		a = ha
 	}
 	if a.Status == 0 && !a.Drop {
 		a = s.api(x, r)
@@ -271,6 +278,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			x.Abandoned = true // the client gave up (7.2.2.5) or reset the stream
 		case <-s.closed:
 		}
 		t.Stop()
@@ -309,9 +317,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 			f.Flush()
 		}
 	}
-	for _, h := range s.hooksFor(OnAnswer) {
-		h.OnAnswer(x, a, at)
-	}
+	s.Answered(x, a, at)
 	if abort {
 		panic(http.ErrAbortHandler)
 	}

@@ -14,10 +14,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bus"
 	"github.com/icoc-dev/icoc/simulator/viss"
+	"github.com/icoc-dev/icoc/spec"
 )
 
 // Config is everything the reference vehicle needs. Start from
@@ -56,8 +58,21 @@ type Config struct {
 	// HTTP2 makes the vehicle offer h2 in ALPN (besides http/1.1) and speak
 	// HTTP/2 when the center agrees.
 	HTTP2 bool `yaml:"http2"`
+	// Uplink is the protocol the vehicle talks to the center with for
+	// uploads, API calls and downloads: one of UplinkNames ("http" by
+	// default).
+	Uplink string `yaml:"uplink"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
+	// WildcardServerNames lets a wildcard DNS SAN (*.icoc.test) match the
+	// center's name (RFC 6125 §6.4.3); off, the certificate must name the
+	// center exactly (register I-081). The OEM's PKI decides.
+	WildcardServerNames bool `yaml:"wildcard_server_names"`
+	// Spec holds the register's readings the vehicle applies where it reads
+	// one: Table 7-8's retry flags, the response timeout and its backoff,
+	// the gzip threshold, the session cookie's name. VehicleIDHeader is set
+	// on its own.
+	Spec spec.Options `yaml:"spec"`
 	// Revocation says how the vehicle reaches the CRL distribution points
 	// and OCSP responders of the server chain (7.1.1.5).
 	Revocation RevocationConfig `yaml:"revocation"`
@@ -81,9 +96,25 @@ func NewDefaultConfig() Config {
 		Extension:       "bin",
 		UserAgent:       "ICOC-REFDCM/0.1.0 (refdcm-sw/0.1.0)",
 		VehicleIDHeader: "vehicle_id",
+		Spec:            spec.DefaultOptions(),
 		HTTP2:           true,
 		VISS:            viss.NewDefaultConfig(),
+		Uplink:          UplinkHTTP,
 	}
+}
+
+// UplinkHTTP is the HTTP/1.1 or HTTP/2 uplink (7.2.2, 7.2.3).
+const UplinkHTTP = "http"
+
+// uplinks are the protocols the reference vehicle can upload with, each
+// with its delivery (see deliver); another protocol's file adds itself
+// with registerUplink from an init function.
+var uplinks = map[string]func(v *Vehicle, ctx context.Context, job uploadJob) bool{
+	UplinkHTTP: (*Vehicle).deliverHTTP,
+}
+
+func registerUplink(name string, deliver func(v *Vehicle, ctx context.Context, job uploadJob) bool) {
+	uplinks[name] = deliver
 }
 
 // Validate checks the config; the error names each bad field.
@@ -114,11 +145,17 @@ func (c Config) Validate() error {
 	if err := c.Bus.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, ok := uplinks[c.Uplink]; !ok {
+		errs = append(errs, fmt.Errorf("uplink %q: want one of %v", c.Uplink, UplinkNames()))
+	}
 	if c.TimeScale <= 0 {
 		errs = append(errs, fmt.Errorf("time_scale %v: must be positive", c.TimeScale))
 	}
 	if _, err := ParseQuirks(c.Quirks); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Spec.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("spec: %w", err))
 	}
 	if len(c.VISS.Servers) > 0 {
 		if err := c.vissConfig().Validate(); err != nil {
@@ -126,6 +163,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // wall converts a spec duration into wall time by the time scale.
@@ -157,3 +203,6 @@ func (c Config) vissConfig() viss.Config {
 	}
 	return vc
 }
+
+// UplinkNames returns the names of Uplinks, sorted.
+func UplinkNames() []string { return sortedKeys(uplinks) }
