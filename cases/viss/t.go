@@ -53,6 +53,11 @@ func (t *T) fail(expected, actual string) {
 	if log := t.log(); log != "" {
 		actual += "\nmessages received:\n" + log
 	}
+	for _, c := range t.conns {
+		if as := c.Attempts(); len(as) > 0 {
+			actual += "\nrequests (spec time; status = the error number, 200 for success):\n" + harness.Timeline(as, t.run().Clock)
+		}
+	}
 	Fail(harness.Verdict(t.req, expected, actual))
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/icoc-dev/icoc/harness"
+	"github.com/icoc-dev/icoc/simulator/center"
 	"github.com/icoc-dev/icoc/spec/viss"
 )
 
@@ -90,6 +91,7 @@ type Conn struct {
 	Subprotocol string
 
 	mu      sync.Mutex
+	sent    []sentRequest
 	log     []*Message
 	pending []*Message // responses not yet taken
 	events  map[string][]*Message
@@ -257,6 +259,44 @@ func (c *Conn) Send(ctx context.Context, msg any) error {
 	return c.c.Write(ctx, websocket.MessageText, b)
 }
 
+// sentRequest is one request the client sent and the answer it took.
+type sentRequest struct {
+	at     time.Time
+	msg    map[string]any
+	answer *Message
+}
+
+// ProtoVISS is the protocol of VISS exchanges on the harness's timeline.
+const ProtoVISS center.Protocol = "viss"
+
+// Attempts puts the connection's requests on the harness's one timeline
+// (harness.Attempt, harness.Timeline): one attempt per request, from when
+// it was sent to when its answer arrived, with the action as the method,
+// the path, and the error number as the status (200 for a success).
+func (c *Conn) Attempts() []harness.Attempt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]harness.Attempt, 0, len(c.sent))
+	for i, s := range c.sent {
+		a := harness.Attempt{Seq: uint64(i + 1), Protocol: ProtoVISS, ConnAccepted: s.at, ReceivedAt: s.at, Proto: c.Subprotocol}
+		a.Method, _ = s.msg["action"].(string)
+		a.Path, _ = s.msg["path"].(string)
+		if a.Path == "" {
+			a.Path, _ = s.msg["subscriptionId"].(string)
+		}
+		a.Key = a.Method + " " + a.Path
+		if s.answer != nil {
+			a.AnsweredAt = s.answer.At
+			a.Status = 200
+			if n, _, isErr := s.answer.ErrorCode(); isErr {
+				a.Status = n
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // ErrNoAnswer is returned by Request when nothing answered in time.
 var ErrNoAnswer = errors.New("no answer")
 
@@ -271,6 +311,8 @@ func (c *Conn) Request(ctx context.Context, msg map[string]any, timeout time.Dur
 	}
 	c.mu.Lock()
 	c.pending = nil
+	c.sent = append(c.sent, sentRequest{at: time.Now(), msg: msg})
+	req := &c.sent[len(c.sent)-1]
 	c.mu.Unlock()
 	if err := c.Send(ctx, msg); err != nil {
 		return nil, fmt.Errorf("sending %v: %w", msg, err)
@@ -282,6 +324,7 @@ func (c *Conn) Request(ctx context.Context, msg map[string]any, timeout time.Dur
 		if len(c.pending) > 0 {
 			m := c.pending[0]
 			c.pending = c.pending[1:]
+			req.answer = m
 			c.mu.Unlock()
 			return m, nil
 		}
