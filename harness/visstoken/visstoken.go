@@ -74,9 +74,11 @@ func (s *Servers) Close() {
 	s.ats.Close()
 }
 
-// AGTSURL and ATSURL are the servers' endpoints (paths /agts, /ats).
+// AGTSURL is the access grant token server's endpoint.
 func (s *Servers) AGTSURL() string { return s.agts.URL + "/agts" }
-func (s *Servers) ATSURL() string  { return s.ats.URL + "/ats" }
+
+// ATSURL is the access token server's endpoint.
+func (s *Servers) ATSURL() string { return s.ats.URL + "/ats" }
 
 type agtClaims struct {
 	jwt.RegisteredClaims

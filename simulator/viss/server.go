@@ -512,7 +512,7 @@ func (srv *Server) start(ctx context.Context) error {
 			return err
 		}
 	}
-	srv.serve(ctx)
+	srv.serve()
 	return nil
 }
 

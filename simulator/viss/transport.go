@@ -35,8 +35,11 @@ func (srv *Server) Open(send func([]byte) error) Session { return sessionHandle{
 
 type sessionHandle struct{ s *session }
 
+// Receive implements Session.
 func (h sessionHandle) Receive(raw []byte) { h.s.srv.receive(h.s, raw) }
-func (h sessionHandle) Close()             { h.s.close() }
+
+// Close implements Session.
+func (h sessionHandle) Close() { h.s.close() }
 
 // Attach runs an extra transport on the server until the server closes.
 func (srv *Server) Attach(t Transport) {

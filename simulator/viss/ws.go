@@ -19,7 +19,7 @@ import (
 // text reaches a WebSocket only under the plain-ws-accepted quirk, and is
 // otherwise handed to TLS, whose handshake fails: ws is refused
 // (Gen2 T5.2.1.1, v3 T4.1.1.1).
-func (srv *Server) serve(ctx context.Context) {
+func (srv *Server) serve() {
 	tlsLn := newChanListener(srv.ln.Addr())
 	plainLn := newChanListener(srv.ln.Addr())
 	h := http.HandlerFunc(srv.handleHTTP)
@@ -64,7 +64,6 @@ func (srv *Server) serve(ctx context.Context) {
 			}()
 		}
 	}()
-	_ = ctx
 }
 
 // handleHTTP sends WebSocket upgrades to the WebSocket transport and
@@ -139,6 +138,7 @@ type peekedConn struct {
 	r *bufio.Reader
 }
 
+// Read reads the peeked bytes first.
 func (c *peekedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // chanListener is a net.Listener fed by put.
@@ -161,6 +161,7 @@ func (l *chanListener) put(c net.Conn) {
 	}
 }
 
+// Accept returns the next connection put.
 func (l *chanListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.ch:
@@ -170,9 +171,11 @@ func (l *chanListener) Accept() (net.Conn, error) {
 	}
 }
 
+// Close stops Accept.
 func (l *chanListener) Close() error {
 	l.once.Do(func() { close(l.done) })
 	return nil
 }
 
+// Addr is the real listener's address.
 func (l *chanListener) Addr() net.Addr { return l.addr }

@@ -161,6 +161,7 @@ type ErrorCode struct {
 	Revision string `yaml:"revision" json:"revision,omitempty"`
 }
 
+// String renders "404 unavailable_data".
 func (c ErrorCode) String() string { return fmt.Sprintf("%d %s", c.Number, c.Reason) }
 
 // Situation is a condition the suite provokes and the errors a conformant
