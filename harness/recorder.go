@@ -46,6 +46,9 @@ type Attempt struct {
 	BodyLen    int
 	RawBodyLen int
 	BodySHA256 string
+	// DecodeErr says why the body did not decode by its Content-Encoding
+	// (center.Exchange.DecodeErr); "" when it did or had none.
+	DecodeErr string
 	// Messages are the application messages of a streaming exchange (gRPC),
 	// as they crossed the wire.
 	Messages []center.Message
@@ -220,6 +223,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
 		Malformed:    x.Malformed,
+		DecodeErr:    x.DecodeErr,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

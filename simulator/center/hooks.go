@@ -113,6 +113,10 @@ type Exchange struct {
 	Header     http.Header
 	Body       []byte
 	RawBodyLen int
+	// DecodeErr says why the body could not be decoded by its
+	// Content-Encoding (e.g. labelled gzip but not gzip: Body is then the
+	// body as it came); "" when it was decoded or had no coding.
+	DecodeErr string
 	// Messages are the application messages of a streaming exchange, in
 	// arrival order (empty for HTTP).
 	Messages []Message

@@ -253,6 +253,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.Body = raw
 	if a.Status == 0 && strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		body, derr := gunzip(raw, s.cfg.MaxBodyBytes)
+		if derr != nil {
+			x.DecodeErr = "Content-Encoding gzip: " + derr.Error()
+		}
 		switch {
 		case derr == nil:
 			x.Body = body
