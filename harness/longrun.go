@@ -36,25 +36,31 @@ func SpecBudget(c Clock, d time.Duration) time.Duration {
 }
 
 var (
-	treeClockOnce sync.Once
-	treeClock     Clock
+	treeClockMu sync.Mutex
+	treeClock   *Clock
 )
 
 // profileClock is the clock of the profile the flags name, for decorators
 // made while Ginkgo builds the spec tree (after flag parsing). A profile
 // that does not load gives the real clock (the longest budgets): Start
 // reports the profile's error before any spec runs.
+// Decorators made at package initialization (a table built in a var
+// declaration) come before the flags are parsed and get the real clock too.
 func profileClock() Clock {
-	treeClockOnce.Do(func() {
-		treeClock = Clock{Mode: "real", Scale: 1}
-		if !flag.Parsed() {
-			return
-		}
-		if p, err := LoadProfile(*flagProfile); err == nil {
-			treeClock = p.Clock
-		}
-	})
-	return treeClock
+	treeClockMu.Lock()
+	defer treeClockMu.Unlock()
+	if treeClock != nil {
+		return *treeClock
+	}
+	c := Clock{Mode: "real", Scale: 1}
+	if !flag.Parsed() {
+		return c // not cached: the profile is known once the flags are
+	}
+	if p, err := LoadProfile(*flagProfile); err == nil {
+		c = p.Clock
+	}
+	treeClock = &c
+	return c
 }
 
 // SpecTime declares the most spec time the spec's scenario covers (every

@@ -46,11 +46,15 @@ type Profile struct {
 	// Decoder names the decoder of the DUT's CAN data files (see Decoders);
 	// empty means DefaultDecoder.
 	Decoder string `yaml:"decoder"`
+	// VISS is the DUT's VISS servers (viss.go).
+	VISS VISSConfig `yaml:"viss"`
 	// Spec holds the register's configurable readings for this DUT
 	// (spec/INTERPRETATIONS.md, the **Configurable:** lines name the keys);
 	// keys left out keep the register's default. Run.Spec is the spec
 	// resolved with them, and a simulated vehicle or center reads them.
 	Spec spec.Options `yaml:"spec"`
+	// ExVe is the ISO 20078-2 part (profile_exve.go).
+	ExVe ExVeConfig `yaml:"exve"`
 
 	lines map[string]int // field path -> line in the source
 }
@@ -59,7 +63,8 @@ type Profile struct {
 type DUT struct {
 	Name     string `yaml:"name"`
 	Firmware string `yaml:"firmware"`
-	// Roles holds "vehicle" and/or "center".
+	// Roles holds "vehicle", "center", "offering-party" and/or
+	// "accessing-party" (ISO 20078-2).
 	Roles []string `yaml:"roles"`
 	// Simulated means the harness starts the reference simulator for each
 	// role itself.
@@ -242,11 +247,13 @@ func LoadProfile(path string) (*Profile, error) {
 	}
 	p.Source = source
 	p.lines = fieldLines(data)
-	for _, f := range []*string{&p.Bench.DBC, &p.DUT.CertFile, &p.DUT.KeyFile, &p.DUT.RootCAFile, &p.Center.CertFile, &p.Center.KeyFile, &p.Center.ClientCAFile} {
+	for _, f := range []*string{&p.Bench.DBC, &p.DUT.CertFile, &p.DUT.KeyFile, &p.DUT.RootCAFile, &p.Center.CertFile, &p.Center.KeyFile, &p.Center.ClientCAFile,
+		&p.ExVe.RootCAFile, &p.ExVe.Catalogue} {
 		if *f != "" && !filepath.IsAbs(*f) {
 			*f = filepath.Join(base, *f)
 		}
 	}
+	p.VISS.absolute(base)
 	p.Center.tlsDefaults()
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -264,11 +271,11 @@ func (p *Profile) validate() error {
 		return bad("name", "not set")
 	}
 	if len(p.DUT.Roles) == 0 {
-		return bad("dut.roles", "not set: want vehicle and/or center")
+		return bad("dut.roles", "not set: want vehicle, center, offering-party and/or accessing-party")
 	}
 	for _, r := range p.DUT.Roles {
-		if r != "vehicle" && r != "center" {
-			return bad("dut.roles", "%q is not a role: want vehicle or center", r)
+		if r != "vehicle" && r != "center" && r != RoleOfferingParty && r != RoleAccessingParty {
+			return bad("dut.roles", "%q is not a role: want vehicle, center, offering-party or accessing-party", r)
 		}
 	}
 	if _, err := ParseHost(string(p.DUT.Host)); err != nil {
@@ -343,12 +350,18 @@ func (p *Profile) validate() error {
 			return bad(f.field, "%s", unwrapPathError(err))
 		}
 	}
+	if err := p.validateExVe(bad); err != nil {
+		return err
+	}
 	if err := p.Spec.Validate(); err != nil {
 		var fe *spec.FieldError
 		if errors.As(err, &fe) {
 			return bad("spec."+fe.Field, "%s: %s", fe.Value, fe.Reason)
 		}
 		return bad("spec", "%v", err)
+	}
+	if err := p.validateVISS(bad); err != nil {
+		return err
 	}
 	return p.validateBench(bad)
 }

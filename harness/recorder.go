@@ -46,6 +46,9 @@ type Attempt struct {
 	BodyLen    int
 	RawBodyLen int
 	BodySHA256 string
+	// DecodeErr says why the body did not decode by its Content-Encoding
+	// (center.Exchange.DecodeErr); "" when it did or had none.
+	DecodeErr string
 	// Messages are the application messages of a streaming exchange (gRPC),
 	// as they crossed the wire.
 	Messages []center.Message
@@ -67,6 +70,9 @@ type Attempt struct {
 	// Malformed says what the center's HTTP stack refused in the request
 	// before any handler ran (center.Exchange.Malformed), "" otherwise.
 	Malformed string
+	// Service is the mounted service the request came to (e.g. "exve"),
+	// "" for the vehicle APIs.
+	Service string
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -220,6 +226,8 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
 		Malformed:    x.Malformed,
+		DecodeErr:    x.DecodeErr,
+		Service:      x.Service,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -66,6 +66,10 @@ type Run struct {
 	TLS *TLSRun
 	// evidence is the run's wire evidence (evidence.go).
 	evidence *evidence
+	// VISS is the VISS side of the run (viss.go).
+	VISS VISSRun
+	// vissOn says whether a simulated vehicle runs VISS servers.
+	vissOn bool
 
 	mu sync.Mutex
 	// silent: nothing is broadcast until the first Ignition (WithSilentBus).
@@ -78,6 +82,7 @@ type Run struct {
 
 	emulator *bus.Emulator
 	host     hostState
+	atStop   []func()
 	cancel   context.CancelFunc
 	vehErr   chan error
 }
@@ -121,7 +126,21 @@ func Start(opts ...Option) (*Run, error) {
 		r.Stop()
 		return nil, err
 	}
+	for _, f := range o.afterStart {
+		if err := f(r); err != nil {
+			r.Stop()
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// AtStop registers f to run when the run stops, before the simulators,
+// the bus and the center are stopped (last registered, first run).
+func (r *Run) AtStop(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.atStop = append(r.atStop, f)
 }
 
 func (r *Run) logf(format string, args ...any) {
@@ -154,6 +173,11 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 	}
 	if err := r.startTLS(); err != nil {
 		return err
+	}
+	if o.viss {
+		if err := r.prepareVISS(); err != nil {
+			return err
+		}
 	}
 	busCfg, err := r.prepareHost(o)
 	if err != nil {
@@ -259,6 +283,13 @@ func (r *Run) SetVINBroadcast(on bool) error {
 
 // Stop ends the simulators, the bus and the center. Safe to call twice.
 func (r *Run) Stop() {
+	r.mu.Lock()
+	fs := r.atStop
+	r.atStop = nil
+	r.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 	if r.cancel != nil {
 		r.cancel()
 	}

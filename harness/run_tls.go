@@ -23,7 +23,7 @@ func splitQuirks(all []string) (veh, cen []string) {
 	for _, q := range all {
 		if c, ok := strings.CutPrefix(q, CenterQuirkPrefix); ok {
 			cen = append(cen, c)
-		} else {
+		} else if owned, _ := ownedQuirk(q); !owned {
 			veh = append(veh, q)
 		}
 	}

@@ -124,6 +124,16 @@ func expectNoAppData(req harness.Requirement, since time.Time) {
 	}
 }
 
+// expectTried checks that the DUT tried the center since t0 (a TLS
+// handshake began): a refusal is judged only of a DUT that tried, never of
+// one that stayed silent.
+func expectTried(req harness.Requirement, since time.Time) {
+	if len(handshakes(since)) == 0 {
+		Fail(harness.Verdict(req, "a TLS handshake with the center after the upload trigger (then the refusal)",
+			fmt.Sprintf("none; %d connection(s) to the center since the trigger", len(run.Recorder.Connections(since)))))
+	}
+}
+
 // expectAppData waits (spec time) for application data since t0.
 func expectAppData(ctx context.Context, req harness.Requirement, since time.Time, within time.Duration) {
 	deadline := time.Now().Add(run.Clock.Wall(within))
