@@ -150,7 +150,7 @@ func register() bool {
 			if r.OnWire() {
 				continue
 			}
-			It(notTestableName(r), harness.Labels(harness.EXVE), harness.SpecTime(time.Second), func() {
+			It(notTestableName(r), harness.Labels(harness.EXVE), harness.SpecTime(time.Second), func(SpecContext) {
 				Skip("not testable: " + r.Reason)
 			})
 		}

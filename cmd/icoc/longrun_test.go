@@ -89,8 +89,23 @@ func TestRealClockDryRunBudgets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.Specs) < 100 || plan.Suites < 3 {
-		t.Fatalf("dry run found %d specs in %d suites", len(plan.Specs), plan.Suites)
+	// Every suite built its tree (a spec-time decorator on a body without
+	// a context, say, would break one).
+	want, err := ginkgoSuites(root, []string{"./cases/..."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := map[string]bool{}
+	for _, s := range plan.Specs {
+		ran[s.Suite] = true
+	}
+	for _, dir := range want {
+		if !ran[dir] {
+			t.Errorf("suite %s: the dry run planned no spec of it (its tree did not build?)", dir)
+		}
+	}
+	if len(plan.Specs) < 100 || plan.Suites != len(want) {
+		t.Fatalf("dry run found %d specs in %d suites, want %d suites", len(plan.Specs), plan.Suites, len(want))
 	}
 	var sum time.Duration
 	for _, s := range plan.Specs {
