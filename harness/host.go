@@ -73,6 +73,8 @@ type startOptions struct {
 	quirksSet  bool
 	silentBus  bool
 	afterStart []func(*Run) error
+	// tapBus, when set, wraps the bus under the run's Line (tests).
+	tapBus func(bus.FrameTransmitter) bus.FrameTransmitter
 }
 
 // AfterStart runs f once the run has started (center, bus, simulators),
@@ -138,6 +140,7 @@ type hostState struct {
 	revFwd *netfault.Proxy
 	proc   *vehicleProc
 	tmp    string // files for the vehicle process (its -spec file)
+	veh    *vehicle.Vehicle
 }
 
 // prepareHost decides the host and sets up what the bus and the vehicle
@@ -262,6 +265,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		if err != nil {
 			return err
 		}
+		r.host.veh = v
 		r.vehErr = make(chan error, 1)
 		go func() { r.vehErr <- v.Run(ctx) }()
 		select {
@@ -332,11 +336,17 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	return proc.waitReady(15 * time.Second)
 }
 
-// stopHost stops the vehicle process and removes what prepareHost set up.
-func (r *Run) stopHost() {
+// stopHost stops the vehicle process and removes what prepareHost set up;
+// it returns the vehicle process's failure to end as asked (see
+// vehicleProc.stop).
+func (r *Run) stopHost() error {
 	hs := &r.host
+	var err error
 	if hs.proc != nil {
-		hs.proc.stop()
+		if hs.proc.alive() {
+			err = hs.proc.stop()
+		}
+		hs.proc = nil
 	}
 	if r.Link != nil {
 		_ = r.Link.Close()
@@ -354,6 +364,7 @@ func (r *Run) stopHost() {
 		_ = os.RemoveAll(hs.tmp)
 	}
 	hs.netns.remove()
+	return err
 }
 
 // writeSpecFile writes the profile's spec readings for a vehicle process
@@ -373,6 +384,15 @@ func (r *Run) writeSpecFile() (string, error) {
 	}
 	f := filepath.Join(hs.tmp, "spec.yaml")
 	return f, os.WriteFile(f, b, 0o644)
+}
+
+// vehicleBusStats is the in-process vehicle's bus receive queue
+// (bus.RxStats); an error for any other host.
+func (r *Run) vehicleBusStats() (bus.RxStats, error) {
+	if r.host.veh == nil {
+		return bus.RxStats{}, errors.New("no in-process vehicle")
+	}
+	return r.host.veh.BusStats()
 }
 
 // VehicleProcessAlive reports whether the vehicle's process is running
@@ -457,15 +477,44 @@ func (p *vehicleProc) alive() bool {
 	}
 }
 
-// stop asks the vehicle to end (SIGTERM) and kills it after 5 s.
-func (p *vehicleProc) stop() {
+// exitError says how a vehicle process that ended on its own ended, with
+// the last lines of its output.
+func (p *vehicleProc) exitError() error {
+	p.mu.Lock()
+	err := p.err
+	p.mu.Unlock()
+	how := "with status 0"
+	if err != nil {
+		how = err.Error()
+	}
+	return fmt.Errorf("reference vehicle process %s exited before the run ended (%s); its output:\n%s", p.cmd.Path, how, p.output())
+}
+
+// stop asks the vehicle to end (SIGTERM) and kills it after 5 s. It
+// returns an error when the process ended with a failure of its own
+// (cmd/vehicle exits 0 on SIGTERM) or had to be killed.
+func (p *vehicleProc) stop() error {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-p.done
+		return fmt.Errorf("reference vehicle process %s did not end within 5 s of SIGTERM and was killed; its output:\n%s", p.cmd.Path, p.output())
 	}
+	p.mu.Lock()
+	err := p.err
+	p.mu.Unlock()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return nil // ended by the signal itself, before its handler ran
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("reference vehicle process %s ended with an error when stopped (%v); its output:\n%s", p.cmd.Path, err, p.output())
+	}
+	return nil
 }
 
 var (
