@@ -186,7 +186,7 @@ func (r *Run) stopTLS() {
 
 // ResetTLS brings the harness's TLS side back to its state at start: the
 // center's certificate from the profile, no staple, no handshake fault,
-// the CDP/OCSP responder's CRLs and faults.
+// session tickets on, the CDP/OCSP responder's CRLs and faults.
 func (r *Run) ResetTLS() error {
 	p := r.Profile
 	if r.Center != nil {
@@ -195,6 +195,7 @@ func (r *Run) ResetTLS() error {
 		}
 		r.Center.SetStaple(nil)
 		r.Center.SetHandshakeFault(center.HandshakeNormal)
+		r.Center.SetSessionTickets(true)
 	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		if err := r.TLS.Revocation.Reset(); err != nil {
