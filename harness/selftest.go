@@ -123,6 +123,58 @@ func isVariant(name string) bool {
 	return vehicle.IsVariant(name)
 }
 
+// ReadingCase runs specs under a profile that sets the register's readings
+// (its spec: section), with quirks of the reference simulators or none, and
+// says whether the specs must pass or fail: the proof that a spec judges by
+// the run's readings (Run.Spec), not by the register's defaults, and says
+// which reading it judged by.
+type ReadingCase struct {
+	// Profile is the profile file, relative to the suite's directory.
+	Profile string
+	// Quirks are the quirks switched on (ICOC_QUIRKS form), "" for none.
+	Quirks string
+	Specs  []string
+	// Fail says the specs must fail, with a failure that explains itself
+	// and contains every MustSay; otherwise they must pass.
+	Fail    bool
+	MustSay []string
+}
+
+// RunReadingCases runs each case's specs in a child run of the suite's test
+// binary with the case's profile (ICOC_PROFILE) and quirks, and fails the
+// test for each spec that did not end as the case says.
+func RunReadingCases(t *testing.T, cases []ReadingCase) {
+	if os.Getenv(EnvSkipSelfTest) != "" || inChild() {
+		t.Skip("reading self-test skipped inside a conformance run")
+	}
+	for _, c := range cases {
+		profile, err := filepath.Abs(c.Profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := runChild(t, []string{"ICOC_PROFILE=" + profile, "ICOC_QUIRKS=" + c.Quirks}, "-ginkgo.focus="+focusOf(c.Specs))
+		if err != nil {
+			t.Errorf("profile %s, quirks %q: %v", c.Profile, c.Quirks, err)
+			continue
+		}
+		for _, name := range c.Specs {
+			ran := false
+			for _, sr := range rep.SpecReports {
+				if sr.LeafNodeType != types.NodeTypeIt || sr.LeafNodeText != name {
+					continue
+				}
+				ran = true
+				if ok, why := judgeChild(sr, c.Fail, c.MustSay); !ok {
+					t.Errorf("profile %s, quirks %q, %s: %s", c.Profile, c.Quirks, name, why)
+				}
+			}
+			if !ran {
+				t.Errorf("profile %s, quirks %q: %s did not run (is its name right?)", c.Profile, c.Quirks, name)
+			}
+		}
+	}
+}
+
 type selfTestCase struct {
 	name    string
 	specs   []string
