@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/icoc-dev/icoc/harness/dns"
 	"github.com/icoc-dev/icoc/harness/netfault"
 	"github.com/icoc-dev/icoc/simulator/bus"
 	"github.com/icoc-dev/icoc/simulator/vehicle"
@@ -131,12 +130,10 @@ func chooseHost(p *Profile, o startOptions) (Host, error) {
 }
 
 // hostState is what the host of a simulated vehicle needs beyond the run:
-// the namespace, the hub, the DNS server and forwarders on the veth, the
-// vehicle process.
+// the namespace, the hub and forwarders on the veth, the vehicle process.
 type hostState struct {
 	netns  *netnsLink
 	hub    *bus.Hub
-	dns    *dns.Server
 	revFwd *netfault.Proxy
 	proc   *vehicleProc
 	tmp    string // files for the vehicle process (its -spec file)
@@ -211,10 +208,11 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 	return cfg, nil
 }
 
-// prepareNetns sets up the harness's end of the veth: the CAN hub, a DNS
-// server answering the center's and the CDP/OCSP names with the harness's
-// address, the fault proxy on port 443 in front of the center, and a
-// forwarder to the CDP/OCSP responder.
+// prepareNetns sets up the harness's end of the veth: the CAN hub, the
+// run's DNS server (TLSRun.DNS, which the TLS specs steer) answering the
+// center's and the CDP/OCSP names with the harness's end, the fault proxy
+// on port 443 in front of the center, and a forwarder to the CDP/OCSP
+// responder; the harness's spare addresses (rows G and H) are the veth's.
 func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 	hs := &r.host
 	hs.netns = l
@@ -224,11 +222,8 @@ func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 	if hs.hub, err = bus.NewHub(net.JoinHostPort(h, "0")); err != nil {
 		return bus.Config{}, err
 	}
-	if hs.dns, err = dns.Start(net.JoinHostPort(h, "53")); err != nil {
+	if err := r.TLS.move(net.JoinHostPort(h, "53"), l.HostIP, l.Spares); err != nil {
 		return bus.Config{}, err
-	}
-	for _, name := range []string{r.Profile.Center.Host, CRLHost, OCSPHost} {
-		hs.dns.Set(name, l.HostIP)
 	}
 	if r.Link, err = netfault.NewProxy(net.JoinHostPort(h, "443"), r.Center.Addr()); err != nil {
 		return bus.Config{}, err
@@ -311,7 +306,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	if hs := &r.host; hs.netns != nil {
 		// By name: center.icoc.test resolves through the harness's DNS
 		// server on the veth to the fault proxy on port 443.
-		args = append(args, "-can-hub", busCfg.Hub, "-dns", hs.dns.Addr())
+		args = append(args, "-can-hub", busCfg.Hub, "-dns", r.TLS.DNS.Addr())
 		args = hs.netns.Exec(args...)
 	} else {
 		// Over loopback the proxy's port is not 443: a fixed address.
@@ -353,9 +348,6 @@ func (r *Run) stopHost() error {
 	}
 	if hs.revFwd != nil {
 		_ = hs.revFwd.Close()
-	}
-	if hs.dns != nil {
-		_ = hs.dns.Close()
 	}
 	if hs.hub != nil {
 		_ = hs.hub.Close()

@@ -204,6 +204,12 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		}
 	}
 	go r.broadcast(ctx)
+	if p.HasRole("center") && p.DUT.Simulated {
+		// After prepareHost: a vehicle's namespace moves the DNS server.
+		if err := r.startCenterDUT(); err != nil {
+			return err
+		}
+	}
 	if p.DUT.Simulated && p.HasRole("vehicle") {
 		if err := r.startVehicle(ctx, busCfg); err != nil {
 			return err

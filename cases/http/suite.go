@@ -107,10 +107,10 @@ func VariantCases(v Version) []harness.VariantCase {
 // profile's reading. Its name, made from the register's reading ("is never
 // retried"), stays. The profile's path is relative to the suite's
 // directory (cases/http/h1, h2).
-func ReadingCases(v Version) []harness.ReadingCase {
+func ReadingCases(v Version) []harness.RunCase {
 	const profile = "../testdata/sim-http-retry.yaml"
 	row500 := []string{statusName(v, 500, true)}
-	return []harness.ReadingCase{
+	return []harness.RunCase{
 		{Profile: profile, Specs: row500},
 		{Profile: profile, Quirks: "no-retry=500", Specs: row500, Fail: true, MustSay: []string{"spec.http_retry", "I-017"}},
 	}

@@ -136,7 +136,7 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 		identity: good,
 		stage: func() {
 			startDead()
-			run.TLS.DNS.Set(harness.OCSPHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Center.HarnessAddress))
+			run.TLS.DNS.Set(harness.OCSPHost, net.ParseIP(spareIP(0)), net.ParseIP(harnessIP()))
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 			tried := 0
@@ -146,7 +146,7 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 				}
 			}
 			if tried == 0 || len(ocspFetches(t0)) == 0 || !v.Answered {
-				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then an OCSP request at the second ("+run.Profile.Center.HarnessAddress+"), then the client is served",
+				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then an OCSP request at the second ("+harnessIP()+"), then the client is served",
 					fmt.Sprintf("%d connection(s) to "+spareIP(0)+", %d OCSP request(s); %s", tried, len(ocspFetches(t0)), v.Describe())))
 			}
 		},

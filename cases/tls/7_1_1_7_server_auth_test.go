@@ -74,6 +74,8 @@ func startDead() {
 	ln, err := net.Listen("tcp", net.JoinHostPort(spareIP(0), strconv.Itoa(run.TLS.RevocationPort())))
 	Expect(err).NotTo(HaveOccurred(), "the first spare address (profile center.spare_addresses) for the several-answers case")
 	dead = &deadListener{ln: ln}
+	// It lives as long as the run: closed with it.
+	run.AtStop(func() { _ = ln.Close(); dead = nil })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -88,9 +90,15 @@ func startDead() {
 	}()
 }
 
-// spareIP is the i-th spare address of the harness (profile
-// center.spare_addresses): 127.0.0.2 and 127.0.0.3 on loopback.
-func spareIP(i int) string { return run.Profile.Center.SpareAddresses[i] }
+// spareIP is the i-th spare address of the harness (TLSRun.SpareAddress:
+// profile center.spare_addresses, 127.0.0.2 and 127.0.0.3 on loopback;
+// two more addresses of the veth's harness end for a vehicle in its own
+// namespace).
+func spareIP(i int) string { return run.TLS.SpareAddress(i) }
+
+// harnessIP is the harness's address as the DUT reaches it
+// (TLSRun.HarnessAddress).
+func harnessIP() string { return run.TLS.HarnessAddress() }
 
 // mutedIP is the address of the fault proxy in front of the harness's CDP
 // (same port), for the network variant of row H: the second spare address.
@@ -102,8 +110,10 @@ var muted *netfault.Proxy
 func mutedProxy() *netfault.Proxy {
 	if muted == nil {
 		p, err := netfault.NewProxy(net.JoinHostPort(mutedIP(), strconv.Itoa(run.TLS.RevocationPort())), run.TLS.Revocation.Addr())
-		Expect(err).NotTo(HaveOccurred(), "fault proxy on a second loopback address")
+		Expect(err).NotTo(HaveOccurred(), "fault proxy on the second spare address (profile center.spare_addresses)")
 		muted = p
+		// It lives as long as the run: closed with it.
+		run.AtStop(func() { _ = p.Close(); muted = nil })
 	}
 	return muted
 }
@@ -234,7 +244,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		quirk:   "first-dns-answer-only",
 		stage: func(context.Context) {
 			startDead()
-			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Center.HarnessAddress))
+			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(spareIP(0)), net.ParseIP(harnessIP()))
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			tried := 0
@@ -244,7 +254,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 				}
 			}
 			if tried == 0 || len(fetches(t0, crlPath)) == 0 || len(appData(t0)) == 0 {
-				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then a CRL fetch from the second ("+run.Profile.Center.HarnessAddress+"), then application data",
+				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then a CRL fetch from the second ("+harnessIP()+"), then application data",
 					fmt.Sprintf("%d connection(s) to "+spareIP(0)+", %d fetch(es) of %s, %d HTTP request(s)", tried, len(fetches(t0, crlPath)), crlPath, len(appData(t0)))))
 			}
 		},

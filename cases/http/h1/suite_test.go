@@ -50,5 +50,5 @@ func TestVariants(t *testing.T) {
 // the register (Run.Spec): a profile that reads Table 7-8's 500 as retried
 // changes the 500 row's verdict.
 func TestReadings(t *testing.T) {
-	harness.RunReadingCases(t, httpcases.ReadingCases(httpcases.HTTP11))
+	harness.RunCases(t, httpcases.ReadingCases(httpcases.HTTP11))
 }
