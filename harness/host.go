@@ -66,6 +66,7 @@ type Option func(*startOptions)
 
 type startOptions struct {
 	push       bool
+	viss       bool
 	uplink     string
 	host       Host
 	quirks     []string
@@ -256,6 +257,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		}
 		vc.Logf = r.logf
 		r.configureVehicleTLS(&vc)
+		r.vissVehicleConfig(&vc)
 		v, err := vehicle.New(vc)
 		if err != nil {
 			return err
@@ -265,6 +267,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		go func() { r.vehErr <- v.Run(ctx) }()
 		select {
 		case <-v.Ready():
+			r.vissLearnInProcess(v)
 			return nil
 		case err := <-r.vehErr:
 			r.vehErr = nil
@@ -303,6 +306,15 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		args = append(args, "-revocation-port", strconv.Itoa(r.TLS.RevocationPort()))
 	}
+	vissHost := "127.0.0.1"
+	if r.host.netns != nil {
+		vissHost = r.host.netns.PeerIP.String()
+	}
+	vissArgs, err := r.vissArgs(vissHost, os.TempDir())
+	if err != nil {
+		return err
+	}
+	args = append(args, vissArgs...)
 	if hs := &r.host; hs.netns != nil {
 		// By name: center.icoc.test resolves through the harness's DNS
 		// server on the veth to the fault proxy on port 443.
@@ -323,12 +335,18 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 			args = append(args, "-dns", r.TLS.DNS.Addr())
 		}
 	}
-	proc, err := startVehicleProc(args, r.logf)
+	proc, err := startVehicleProc(args, r.vissTap(r.logf))
 	if err != nil {
 		return err
 	}
 	r.host.proc = proc
-	return proc.waitReady(15 * time.Second)
+	if err := proc.waitReady(15 * time.Second); err != nil {
+		return err
+	}
+	if len(vissArgs) > 0 {
+		return r.vissLearnFromLog()
+	}
+	return nil
 }
 
 // stopHost stops the vehicle process and removes what prepareHost set up;

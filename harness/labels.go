@@ -50,6 +50,7 @@ var (
 	MQTT  = label("protocol:mqtt")
 	CAN   = label("protocol:can")
 	EXVE  = label("protocol:exve")
+	VISS  = label("protocol:viss")
 )
 
 // Roles of the DUT a spec applies to.
@@ -91,8 +92,12 @@ func AllowedLabels() map[string]string {
 // idPattern is what a spec ID looks like: a clause (7.2.2.4, A1.2) and
 // optionally a table row (T7-8 503, T7-4 A); or, for another standard,
 // its number and a requirement ID or clause (20078-2 REQ_04_12_03,
-// 20078-2 4.1.2).
-var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$|^20078-2 (REQ_\d\d_\d\d_\d\d|\d+(\.\d+)*)$`)
+// 20078-2 4.1.2); or a VISS dialect, its clause (5.1.3, a transport's
+// T4.1, an appendix's B) and a topic (VISSv3 5.1.3 change, VISSgen2 T4.1
+// 401 token_expired).
+var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$` +
+	`|^20078-2 (REQ_\d\d_\d\d_\d\d|\d+(\.\d+)*)$` +
+	`|^VISS(v3|gen2) (T?\d+(\.\d+)*|[A-D](\.\d+)*)( [A-Za-z0-9][A-Za-z0-9_.-]*)+$`)
 
 // FormatName builds "[id] text" without registering it (for tables that
 // refer to specs by name, such as the quirk self-test's); an ID that is not

@@ -46,6 +46,8 @@ type Profile struct {
 	// Decoder names the decoder of the DUT's CAN data files (see Decoders);
 	// empty means DefaultDecoder.
 	Decoder string `yaml:"decoder"`
+	// VISS is the DUT's VISS servers (viss.go).
+	VISS VISSConfig `yaml:"viss"`
 	// Spec holds the register's configurable readings for this DUT
 	// (spec/INTERPRETATIONS.md, the **Configurable:** lines name the keys);
 	// keys left out keep the register's default. Run.Spec is the spec
@@ -251,6 +253,7 @@ func LoadProfile(path string) (*Profile, error) {
 			*f = filepath.Join(base, *f)
 		}
 	}
+	p.VISS.absolute(base)
 	p.Center.tlsDefaults()
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -356,6 +359,9 @@ func (p *Profile) validate() error {
 			return bad("spec."+fe.Field, "%s: %s", fe.Value, fe.Reason)
 		}
 		return bad("spec", "%v", err)
+	}
+	if err := p.validateVISS(bad); err != nil {
+		return err
 	}
 	return p.validateBench(bad)
 }

@@ -69,6 +69,10 @@ type Run struct {
 	uplink string
 	// TLS is the TLS side of the run (run_tls.go).
 	TLS *TLSRun
+	// VISS is the VISS side of the run (viss.go).
+	VISS VISSRun
+	// vissOn says whether a simulated vehicle runs VISS servers.
+	vissOn bool
 
 	mu sync.Mutex
 	// silent: nothing is broadcast until the first Ignition (WithSilentBus).
@@ -168,6 +172,11 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 	}
 	if err := r.startTLS(); err != nil {
 		return err
+	}
+	if o.viss {
+		if err := r.prepareVISS(); err != nil {
+			return err
+		}
 	}
 	busCfg, err := r.prepareHost(o)
 	if err != nil {

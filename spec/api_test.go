@@ -339,8 +339,6 @@ func TestRegister(t *testing.T) {
 	}
 }
 
-func pad3(i int) string { s := "00" + itoa(i); return s[len(s)-3:] }
-
 func TestJSONShape(t *testing.T) {
 	b, err := json.Marshal(All())
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/simulator/viss"
 	"github.com/icoc-dev/icoc/spec"
 	"go.yaml.in/yaml/v3"
 )
@@ -73,6 +74,12 @@ func main() {
 	flag.BoolVar(&cfg.Push, "push", cfg.Push, "keep a push connection to the center (7.2.3.9.2)")
 	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
 	flag.Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "wall seconds per spec second (1: real time)")
+	vissV3 := flag.String("viss-v3", "", "listen address (host:port) of a VISS v3 server (wss and https; e.g. 127.0.0.1:6443)")
+	vissRevision := flag.String("viss-revision", "rc0", "revision of the VISS v3 server: rc0 (seed 002) or published (v3.0 as published)")
+	vissGen2 := flag.String("viss-gen2", "", "listen address (host:port) of a VISS Gen2 server (wss and https)")
+	flag.StringVar(&cfg.VISS.CertFile, "viss-cert", cfg.VISS.CertFile, "VISS server certificate chain, PEM (default: <pki>/viss-server.chain.pem)")
+	flag.StringVar(&cfg.VISS.KeyFile, "viss-key", cfg.VISS.KeyFile, "VISS server key, PEM (default: <pki>/viss-server.key.pem)")
+	flag.StringVar(&cfg.VISS.TokenSecretFile, "viss-token-secret", cfg.VISS.TokenSecretFile, "file holding the HS256 secret shared with the VISS access token server")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
 	flag.Parse()
 	if cfg.CertFile == "" {
@@ -89,6 +96,18 @@ func main() {
 	}
 	if *revDNS != "" {
 		cfg.Revocation.Resolver = *revDNS
+	}
+	if *vissV3 != "" {
+		cfg.VISS.Servers = append(cfg.VISS.Servers, viss.ServerConfig{Dialect: "v3", Revision: *vissRevision, Addr: *vissV3})
+	}
+	if *vissGen2 != "" {
+		cfg.VISS.Servers = append(cfg.VISS.Servers, viss.ServerConfig{Dialect: "gen2", Addr: *vissGen2})
+	}
+	if cfg.VISS.CertFile == "" {
+		cfg.VISS.CertFile = filepath.Join(*pkiDir, "viss-server.chain.pem")
+	}
+	if cfg.VISS.KeyFile == "" {
+		cfg.VISS.KeyFile = filepath.Join(*pkiDir, "viss-server.key.pem")
 	}
 	if *specFile != "" {
 		o, err := loadSpecOptions(*specFile)

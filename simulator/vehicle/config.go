@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bus"
+	"github.com/icoc-dev/icoc/simulator/viss"
 	"github.com/icoc-dev/icoc/spec"
 )
 
@@ -75,6 +76,10 @@ type Config struct {
 	// Revocation says how the vehicle reaches the CRL distribution points
 	// and OCSP responders of the server chain (7.1.1.5).
 	Revocation RevocationConfig `yaml:"revocation"`
+	// VISS configures the vehicle's VISS servers (simulator/viss); none
+	// when VISS.Servers is empty. Their time scale is TimeScale and their
+	// quirks are the Quirks with the prefix viss.QuirkPrefix.
+	VISS viss.Config `yaml:"viss"`
 	// Quirks break one clause each; see Quirks. Empty in any real use.
 	Quirks []string `yaml:"quirks"`
 	// Logf, when set, receives one line per notable event.
@@ -93,6 +98,7 @@ func NewDefaultConfig() Config {
 		VehicleIDHeader: "vehicle_id",
 		Spec:            spec.DefaultOptions(),
 		HTTP2:           true,
+		VISS:            viss.NewDefaultConfig(),
 		Uplink:          UplinkHTTP,
 	}
 }
@@ -151,6 +157,11 @@ func (c Config) Validate() error {
 	if err := c.Spec.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("spec: %w", err))
 	}
+	if len(c.VISS.Servers) > 0 {
+		if err := c.vissConfig().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -179,6 +190,18 @@ func (c Config) dialer(timeout time.Duration) *net.Dialer {
 		}}
 	}
 	return d
+}
+
+// vissConfig is the VISS servers' config with the vehicle's time scale and
+// the VISS quirks.
+func (c Config) vissConfig() viss.Config {
+	vc := c.VISS
+	vc.TimeScale = c.TimeScale
+	_, vc.Quirks = splitVISSQuirks(c.Quirks)
+	if vc.Logf == nil {
+		vc.Logf = c.Logf
+	}
+	return vc
 }
 
 // UplinkNames returns the names of Uplinks, sorted.

@@ -13,6 +13,7 @@ import (
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/bus"
 	"github.com/icoc-dev/icoc/simulator/canfile"
+	"github.com/icoc-dev/icoc/simulator/viss"
 	"github.com/icoc-dev/icoc/spec"
 )
 
@@ -65,6 +66,7 @@ type Vehicle struct {
 	http   *session
 	pushes pushLog
 	jobs   chan exchange // API calls and downloads (7_2_2_9_3, 7_2_2_9_4)
+	viss   *viss.Service // nil without VISS servers
 	wg     sync.WaitGroup
 	ready  chan struct{}
 }
@@ -101,8 +103,16 @@ func New(cfg Config) (*Vehicle, error) {
 		ready:    make(chan struct{}),
 	}
 	v.http = newSession(v)
+	if len(cfg.VISS.Servers) > 0 {
+		if v.viss, err = viss.New(cfg.vissConfig()); err != nil {
+			return nil, fmt.Errorf("vehicle config: %w", err)
+		}
+	}
 	return v, nil
 }
+
+// VISS returns the vehicle's VISS servers, or nil when it has none.
+func (v *Vehicle) VISS() *viss.Service { return v.viss }
 
 // Run opens the bus and serves until ctx ends or the bus fails. It returns
 // nil when ctx ended. The vehicle starts powered (+B on), ignition off, with
@@ -119,6 +129,12 @@ func (v *Vehicle) Run(ctx context.Context) error {
 		<-ctx.Done()
 		_ = conn.Close()
 	}()
+	if v.viss != nil {
+		if err := v.viss.Start(); err != nil {
+			return err
+		}
+		defer v.viss.Close()
+	}
 	v.mu.Lock()
 	v.runCtx = ctx
 	v.conn = conn
@@ -194,6 +210,9 @@ func registerPowerLossHook(f func(*Vehicle)) { powerLossHooks = append(powerLoss
 // every other frame is CAN data to upload.
 func (v *Vehicle) onFrame(r canfile.Record) {
 	f := r.Frame
+	if v.viss != nil {
+		v.viss.OnFrame(f, r.Time)
+	}
 	if f.ID == bench.IDIgnition && !f.IsExtended {
 		i, err := bench.DecodeIgnition(f)
 		if err != nil {
