@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bench"
@@ -306,22 +308,85 @@ func (r *Run) stimulate(ctx context.Context, action string, extra map[string]flo
 		}
 		return true, nil
 	default:
+		operator.drain()
 		fmt.Fprintf(os.Stderr, "\n*** operator: %s (%s); press Enter when done (timeout %v)\n", s.Prompt, StimulusActions[action], timeout)
-		done := make(chan error, 1)
-		go func() {
-			_, err := bufio.NewReader(os.Stdin).ReadString('\n')
-			done <- err
-		}()
+		t := time.NewTimer(timeout)
+		defer t.Stop()
 		select {
-		case err := <-done:
-			if err != nil {
-				return true, fmt.Errorf("stimulus %s: operator prompt: no answer on standard input: %v", action, err)
+		case _, ok := <-operator.next():
+			if !ok {
+				return true, fmt.Errorf("stimulus %s: operator prompt: no answer on standard input: %v", action, operator.err())
 			}
 			return true, nil
-		case <-time.After(timeout):
+		case <-t.C:
 			return true, fmt.Errorf("stimulus %s: operator did not confirm %q within %v", action, s.Prompt, timeout)
 		case <-ctx.Done():
 			return true, ctx.Err()
 		}
 	}
+}
+
+// operator is the operator's standard input, read by one goroutine for
+// the whole process: a prompt that timed out leaves no reader of its own
+// behind to swallow the Enter meant for the next prompt.
+var operator = &lineReader{in: os.Stdin}
+
+// lineReader reads lines from in, once it is first asked for one, on one
+// goroutine that ends at the input's end (the channel is then closed and
+// err says why). Safe for concurrent use.
+type lineReader struct {
+	in    io.Reader
+	once  sync.Once
+	lines chan string
+	mu    sync.Mutex
+	end   error
+}
+
+func (l *lineReader) start() {
+	l.once.Do(func() {
+		l.lines = make(chan string, 16)
+		go func() {
+			sc := bufio.NewScanner(l.in)
+			for sc.Scan() {
+				l.lines <- sc.Text()
+			}
+			err := sc.Err()
+			if err == nil {
+				err = io.EOF
+			}
+			l.mu.Lock()
+			l.end = err
+			l.mu.Unlock()
+			close(l.lines)
+		}()
+	})
+}
+
+// next is the channel of lines read.
+func (l *lineReader) next() <-chan string {
+	l.start()
+	return l.lines
+}
+
+// drain drops the lines typed before a prompt was shown (a late answer to
+// one that timed out): only an answer to the prompt itself confirms it.
+func (l *lineReader) drain() {
+	l.start()
+	for {
+		select {
+		case _, ok := <-l.lines:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// err is why the input ended.
+func (l *lineReader) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.end
 }

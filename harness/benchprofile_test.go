@@ -1,7 +1,9 @@
 package harness
 
 import (
+	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +110,63 @@ func TestBadBenchKeys(t *testing.T) {
 				t.Errorf("error %q: want field %q, line %d, %q", msg, c.field, c.line, c.want)
 			}
 		})
+	}
+}
+
+// The operator prompt reads standard input on one reader for the whole
+// run: a prompt that timed out leaves nothing behind that swallows the
+// answer to the next one, and an Enter typed before a prompt was shown (a
+// late answer to the one that timed out) does not confirm it.
+func TestOperatorPromptKeepsOneReader(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	old := operator
+	operator = &lineReader{in: pr}
+	defer func() { operator = old }()
+	r := &Run{Profile: &Profile{Bench: BenchConfig{Stimuli: map[string]Stimulus{
+		"download": {Prompt: "start a download on the DCM", Timeout: 100 * time.Millisecond},
+		"api-call": {Prompt: "make the DCM call the API", Timeout: 10 * time.Second},
+	}}}}
+	ctx := context.Background()
+	confirm := func() {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { _, err := r.stimulate(ctx, "api-call", nil); done <- err }()
+		time.Sleep(20 * time.Millisecond)
+		_, _ = io.WriteString(pw, "\n")
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("prompt answered: %v", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("the Enter answering a prompt after one that timed out did not confirm it")
+		}
+	}
+	for range 3 {
+		if _, err := r.stimulate(ctx, "download", nil); err == nil || !strings.Contains(err.Error(), "did not confirm") {
+			t.Fatalf("unanswered prompt: %v", err)
+		}
+	}
+	confirm()
+	if _, err := r.stimulate(ctx, "download", nil); err == nil || !strings.Contains(err.Error(), "did not confirm") {
+		t.Fatalf("unanswered prompt: %v", err)
+	}
+	_, _ = io.WriteString(pw, "late\n") // the answer to the prompt that timed out
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { _, err := r.stimulate(ctx, "api-call", nil); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("the late answer to the earlier prompt confirmed this one (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	_, _ = io.WriteString(pw, "\n")
+	if err := <-done; err != nil {
+		t.Fatalf("prompt answered: %v", err)
+	}
+	_ = pw.Close()
+	if _, err := r.stimulate(ctx, "api-call", nil); err == nil || !strings.Contains(err.Error(), "no answer on standard input") {
+		t.Errorf("standard input closed: %v", err)
 	}
 }

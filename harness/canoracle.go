@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -21,7 +22,8 @@ type SentFrame struct {
 }
 
 // ReceivedFrame is one frame decoded from a CAN data file the harness's
-// center received: the file it came in and when that file first arrived.
+// center received: the file it came in and when that delivery of it
+// arrived.
 type ReceivedFrame struct {
 	Frame     can.Frame
 	File      string
@@ -62,10 +64,12 @@ func CANData(n int, salt uint16) []can.Frame {
 
 // SendPaced puts frames on the bus no faster than a classic CAN bus of the
 // profile's bitrate carries them at load (0 < load <= 1), and returns when
-// each frame went out.
+// each frame went out. The frames share the bus with the run's other
+// frames (the cyclic broadcast, Send): together they never exceed the
+// bitrate, so at full load the broadcast's frames delay the burst a little.
 func (r *Run) SendPaced(ctx context.Context, load float64, frames []can.Frame) ([]SentFrame, error) {
 	p := &bus.Pacer{Bitrate: r.Profile.CAN.bitrate(), Load: load}
-	at, err := p.Transmit(ctx, r.tx(), frames)
+	at, err := p.Transmit(ctx, r.line, frames)
 	out := make([]SentFrame, len(at))
 	for i := range at {
 		out[i] = SentFrame{Frame: frames[i], At: at[i]}
@@ -73,24 +77,54 @@ func (r *Run) SendPaced(ctx context.Context, load float64, frames []can.Frame) (
 	return out, err
 }
 
-// ReceivedCANData decodes every CAN data file the harness's center has
-// stored for the DUT's VIN that first arrived at or after since, in arrival
-// order. A file that does not decode is an error naming it.
+// ReceivedCANData decodes every CAN data file the harness's center accepted
+// for the DUT's VIN at or after since, delivery by delivery in the order
+// they arrived (center.Store.Deliveries): a file delivered twice is there
+// twice, and the oracle finds its frames duplicated. One exception
+// (register I-320): a delivery of a name already delivered with the same
+// content, when the center's answer to that earlier delivery never reached
+// the DUT (the DUT abandoned the attempt, or the answer was dropped), is a
+// retransmission the DUT could not avoid (7.2.2.5, 7.2.2.6), and counts
+// once. A file that does not decode is an error naming it.
 func (r *Run) ReceivedCANData(since time.Time) ([]ReceivedFrame, error) {
 	var out []ReceivedFrame
-	for _, f := range r.Center.Store().Files() {
-		if f.First.Before(since) || f.VehicleID != r.Profile.DUT.VIN {
+	type file struct {
+		vin, name string
+		sum       [32]byte
+	}
+	seen := map[file]time.Time{} // earlier deliveries: when they arrived
+	for _, d := range r.Center.Store().Deliveries() {
+		if d.VehicleID != r.Profile.DUT.VIN {
 			continue
 		}
-		recs, err := r.decodeCANFile(f.Data)
+		k := file{d.VehicleID, d.Name, d.SHA256}
+		prev, again := seen[k]
+		seen[k] = d.At
+		if d.At.Before(since) || again && !r.answerReached(d.Name, prev) {
+			continue
+		}
+		recs, err := r.decodeCANFile(d.Data)
 		if err != nil {
-			return out, fmt.Errorf("file %s: %w", f.Name, err)
+			return out, fmt.Errorf("file %s: %w", d.Name, err)
 		}
 		for _, rec := range recs {
-			out = append(out, ReceivedFrame{Frame: rec.Frame, File: f.Name, ArrivedAt: f.First})
+			out = append(out, ReceivedFrame{Frame: rec.Frame, File: d.Name, ArrivedAt: d.At})
 		}
 	}
 	return out, nil
+}
+
+// answerReached reports whether the center's answer to the delivery of
+// file name that arrived at reached the DUT, by the recorder: the attempt
+// was answered, neither abandoned by the DUT nor dropped. An attempt the
+// recorder does not have counts as answered.
+func (r *Run) answerReached(name string, at time.Time) bool {
+	for _, a := range r.Recorder.Attempts(func(a Attempt) bool { return a.ReceivedAt.Equal(at) && path.Base(a.Path) == name }) {
+		if a.Abandoned || a.Dropped || a.AnsweredAt.IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeCANFile decodes one uploaded file with the profile's decoder.

@@ -42,7 +42,9 @@ func SetUpSuite(run **Run, opts ...Option) bool {
 	}, ginkgo.NodeTimeout(setUpTimeout))
 	ginkgo.AfterSuite(func() {
 		if *run != nil {
-			(*run).Stop()
+			if err := (*run).Stop(); err != nil {
+				ginkgo.Fail("harness: " + err.Error())
+			}
 		}
 	})
 	var started time.Time

@@ -243,9 +243,6 @@ func (r *Run) CapturePorts() []capture.Port {
 	if hs := &r.host; hs.revFwd != nil {
 		add(hs.revFwd.Addr(), capture.HTTP, "forwarder to the CDP/OCSP responder")
 	}
-	if hs := &r.host; hs.dns != nil {
-		add(hs.dns.Addr(), capture.DNS, "DNS server on the veth")
-	}
 	return out
 }
 

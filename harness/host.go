@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/icoc-dev/icoc/harness/dns"
 	"github.com/icoc-dev/icoc/harness/netfault"
 	"github.com/icoc-dev/icoc/simulator/bus"
 	"github.com/icoc-dev/icoc/simulator/vehicle"
@@ -74,6 +73,8 @@ type startOptions struct {
 	quirksSet  bool
 	silentBus  bool
 	afterStart []func(*Run) error
+	// tapBus, when set, wraps the bus under the run's Line (tests).
+	tapBus func(bus.FrameTransmitter) bus.FrameTransmitter
 }
 
 // AfterStart runs f once the run has started (center, bus, simulators),
@@ -130,15 +131,14 @@ func chooseHost(p *Profile, o startOptions) (Host, error) {
 }
 
 // hostState is what the host of a simulated vehicle needs beyond the run:
-// the namespace, the hub, the DNS server and forwarders on the veth, the
-// vehicle process.
+// the namespace, the hub and forwarders on the veth, the vehicle process.
 type hostState struct {
 	netns  *netnsLink
 	hub    *bus.Hub
-	dns    *dns.Server
 	revFwd *netfault.Proxy
 	proc   *vehicleProc
 	tmp    string // files for the vehicle process (its -spec file)
+	veh    *vehicle.Vehicle
 }
 
 // prepareHost decides the host and sets up what the bus and the vehicle
@@ -209,10 +209,11 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 	return cfg, nil
 }
 
-// prepareNetns sets up the harness's end of the veth: the CAN hub, a DNS
-// server answering the center's and the CDP/OCSP names with the harness's
-// address, the fault proxy on port 443 in front of the center, and a
-// forwarder to the CDP/OCSP responder.
+// prepareNetns sets up the harness's end of the veth: the CAN hub, the
+// run's DNS server (TLSRun.DNS, which the TLS specs steer) answering the
+// center's and the CDP/OCSP names with the harness's end, the fault proxy
+// on port 443 in front of the center, and a forwarder to the CDP/OCSP
+// responder; the harness's spare addresses (rows G and H) are the veth's.
 func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 	hs := &r.host
 	hs.netns = l
@@ -222,11 +223,8 @@ func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 	if hs.hub, err = bus.NewHub(net.JoinHostPort(h, "0")); err != nil {
 		return bus.Config{}, err
 	}
-	if hs.dns, err = dns.Start(net.JoinHostPort(h, "53")); err != nil {
+	if err := r.TLS.move(net.JoinHostPort(h, "53"), l.HostIP, l.Spares); err != nil {
 		return bus.Config{}, err
-	}
-	for _, name := range []string{r.Profile.Center.Host, CRLHost, OCSPHost} {
-		hs.dns.Set(name, l.HostIP)
 	}
 	if r.Link, err = netfault.NewProxy(net.JoinHostPort(h, "443"), r.Center.Addr()); err != nil {
 		return bus.Config{}, err
@@ -264,6 +262,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		if err != nil {
 			return err
 		}
+		r.host.veh = v
 		r.vehErr = make(chan error, 1)
 		go func() { r.vehErr <- v.Run(ctx) }()
 		select {
@@ -319,7 +318,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	if hs := &r.host; hs.netns != nil {
 		// By name: center.icoc.test resolves through the harness's DNS
 		// server on the veth to the fault proxy on port 443.
-		args = append(args, "-can-hub", busCfg.Hub, "-dns", hs.dns.Addr())
+		args = append(args, "-can-hub", busCfg.Hub, "-dns", r.TLS.DNS.Addr())
 		args = hs.netns.Exec(args...)
 	} else {
 		// Over loopback the proxy's port is not 443: a fixed address.
@@ -350,20 +349,23 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	return nil
 }
 
-// stopHost stops the vehicle process and removes what prepareHost set up.
-func (r *Run) stopHost() {
+// stopHost stops the vehicle process and removes what prepareHost set up;
+// it returns the vehicle process's failure to end as asked (see
+// vehicleProc.stop).
+func (r *Run) stopHost() error {
 	hs := &r.host
+	var err error
 	if hs.proc != nil {
-		hs.proc.stop()
+		if hs.proc.alive() {
+			err = hs.proc.stop()
+		}
+		hs.proc = nil
 	}
 	if r.Link != nil {
 		_ = r.Link.Close()
 	}
 	if hs.revFwd != nil {
 		_ = hs.revFwd.Close()
-	}
-	if hs.dns != nil {
-		_ = hs.dns.Close()
 	}
 	if hs.hub != nil {
 		_ = hs.hub.Close()
@@ -372,6 +374,7 @@ func (r *Run) stopHost() {
 		_ = os.RemoveAll(hs.tmp)
 	}
 	hs.netns.remove()
+	return err
 }
 
 // writeSpecFile writes the profile's spec readings for a vehicle process
@@ -391,6 +394,15 @@ func (r *Run) writeSpecFile() (string, error) {
 	}
 	f := filepath.Join(hs.tmp, "spec.yaml")
 	return f, os.WriteFile(f, b, 0o644)
+}
+
+// vehicleBusStats is the in-process vehicle's bus receive queue
+// (bus.RxStats); an error for any other host.
+func (r *Run) vehicleBusStats() (bus.RxStats, error) {
+	if r.host.veh == nil {
+		return bus.RxStats{}, errors.New("no in-process vehicle")
+	}
+	return r.host.veh.BusStats()
 }
 
 // VehicleProcessAlive reports whether the vehicle's process is running
@@ -475,15 +487,44 @@ func (p *vehicleProc) alive() bool {
 	}
 }
 
-// stop asks the vehicle to end (SIGTERM) and kills it after 5 s.
-func (p *vehicleProc) stop() {
+// exitError says how a vehicle process that ended on its own ended, with
+// the last lines of its output.
+func (p *vehicleProc) exitError() error {
+	p.mu.Lock()
+	err := p.err
+	p.mu.Unlock()
+	how := "with status 0"
+	if err != nil {
+		how = err.Error()
+	}
+	return fmt.Errorf("reference vehicle process %s exited before the run ended (%s); its output:\n%s", p.cmd.Path, how, p.output())
+}
+
+// stop asks the vehicle to end (SIGTERM) and kills it after 5 s. It
+// returns an error when the process ended with a failure of its own
+// (cmd/vehicle exits 0 on SIGTERM) or had to be killed.
+func (p *vehicleProc) stop() error {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-p.done
+		return fmt.Errorf("reference vehicle process %s did not end within 5 s of SIGTERM and was killed; its output:\n%s", p.cmd.Path, p.output())
 	}
+	p.mu.Lock()
+	err := p.err
+	p.mu.Unlock()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return nil // ended by the signal itself, before its handler ran
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("reference vehicle process %s ended with an error when stopped (%v); its output:\n%s", p.cmd.Path, err, p.output())
+	}
+	return nil
 }
 
 var (

@@ -42,7 +42,12 @@ type netnsLink struct {
 	HostVeth string
 	HostIP   net.IP // the harness's end
 	PeerIP   net.IP // the vehicle's end
-	removed  atomic.Bool
+	// Spares are two more addresses of the harness (/32s on its veth end,
+	// from another free /30), which the vehicle reaches by its default
+	// route through HostIP: the "other addresses" of Tables 7-4/7-5 rows
+	// G and H.
+	Spares  []net.IP
+	removed atomic.Bool
 }
 
 // ip runs the ip command and returns an error carrying its output.
@@ -85,11 +90,12 @@ func newNetnsLink() (*netnsLink, error) {
 		HostVeth: fmt.Sprintf("%s%d-%dh", NetnsPrefix, pid, n),
 	}
 	peerVeth := fmt.Sprintf("%s%d-%dv", NetnsPrefix, pid, n)
-	hostIP, peerIP, err := freeSubnet()
+	blocks, err := freeSubnets(2)
 	if err != nil {
 		return nil, fmt.Errorf("netns: %w", err)
 	}
-	l.HostIP, l.PeerIP = hostIP, peerIP
+	hostIP, peerIP := blocks[0][0], blocks[0][1]
+	l.HostIP, l.PeerIP, l.Spares = hostIP, peerIP, blocks[1]
 	if err := ip("netns", "add", l.Name); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoNetns, err)
 	}
@@ -100,6 +106,9 @@ func newNetnsLink() (*netnsLink, error) {
 		{"-n", l.Name, "addr", "add", peerIP.String() + "/30", "dev", peerVeth},
 		{"-n", l.Name, "link", "set", peerVeth, "up"},
 		{"-n", l.Name, "link", "set", "lo", "up"},
+		{"addr", "add", l.Spares[0].String() + "/32", "dev", l.HostVeth},
+		{"addr", "add", l.Spares[1].String() + "/32", "dev", l.HostVeth},
+		{"-n", l.Name, "route", "add", "default", "via", hostIP.String()},
 	}
 	for _, s := range steps {
 		if err := ip(s...); err != nil {
@@ -164,10 +173,10 @@ func processAlive(pid string) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// freeSubnet picks the first /30 of 198.18.0.0/15 that no interface of this
-// namespace uses; it returns its first (harness) and second (vehicle)
-// address. The caller holds the netns lock.
-func freeSubnet() (host, peer net.IP, err error) {
+// freeSubnets picks the first n /30s of 198.18.0.0/15 that no interface of
+// this namespace uses; for each it returns its first (harness) and second
+// (vehicle) address. The caller holds the netns lock.
+func freeSubnets(n int) ([][]net.IP, error) {
 	used := map[uint32]bool{}
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
@@ -179,12 +188,16 @@ func freeSubnet() (host, peer net.IP, err error) {
 		}
 	}
 	base := ipv4u(benchNet.IP)
-	for off := uint32(0); off < 1<<17; off += 4 {
+	var out [][]net.IP
+	for off := uint32(0); off < 1<<17 && len(out) < n; off += 4 {
 		if !used[base+off] {
-			return u2ip(base + off + 1), u2ip(base + off + 2), nil
+			out = append(out, []net.IP{u2ip(base + off + 1), u2ip(base + off + 2)})
 		}
 	}
-	return nil, nil, errors.New("no free /30 left in 198.18.0.0/15")
+	if len(out) < n {
+		return nil, errors.New("no free /30 left in 198.18.0.0/15")
+	}
+	return out, nil
 }
 
 func ipv4u(ip net.IP) uint32 {

@@ -43,8 +43,13 @@ type Run struct {
 	Center   *center.Server
 	Recorder *Recorder
 	Faults   *center.FaultPlan
-	// Bus is the harness's connection to the DUT's CAN bus.
+	// Bus is the harness's connection to the DUT's CAN bus. Send through
+	// the run (Send, SendPaced, Ignition, TriggerUpload): they share the
+	// bus at its bitrate, the broadcast included.
 	Bus *bus.Conn
+	// line paces every frame the harness sends to the bus's bitrate,
+	// whichever goroutine sends it (bus.Line).
+	line *bus.Line
 	// Transport says how the DUT is reached: "netns" when the reference
 	// vehicle runs in its own network namespace behind a veth pair, else
 	// "loopback".
@@ -188,6 +193,13 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		return err
 	}
 	r.Bus = conn
+	var tx bus.FrameTransmitter = r.tx() // logs what it sends for the evidence
+	if o.tapBus != nil {
+		tx = o.tapBus(tx)
+	}
+	if r.line, err = bus.NewLine(tx, p.CAN.bitrate()); err != nil {
+		return fmt.Errorf("profile %s can.bitrate: %w", p.Source, err)
+	}
 	r.announce(busCfg)
 	r.startEvidence(ctx)
 	// The body ECU's broadcast runs from the start: IG-ON (unless a command
@@ -208,6 +220,12 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		}
 	}
 	go r.broadcast(ctx)
+	if p.HasRole("center") && p.DUT.Simulated {
+		// After prepareHost: a vehicle's namespace moves the DNS server.
+		if err := r.startCenterDUT(); err != nil {
+			return err
+		}
+	}
 	if p.DUT.Simulated && p.HasRole("vehicle") {
 		if err := r.startVehicle(ctx, busCfg); err != nil {
 			return err
@@ -238,7 +256,10 @@ func (r *Run) announce(busCfg bus.Config) {
 // broadcast sends the ignition state and the VIN cyclically, as a body ECU
 // does on a real bus, so a DUT that wakes up late still learns them: once
 // at once, then every spec second (at least 20 ms, at most 1 s of wall
-// time). The VIN goes out while the ignition is not +B OFF.
+// time). The VIN goes out while the ignition is not +B OFF. Its frames
+// share the bus with every other frame of the run (r.line): at full load
+// they take their turn, as a body ECU's frames win arbitration in turn on
+// a real bus.
 func (r *Run) broadcast(ctx context.Context) {
 	period := min(max(r.Clock.Wall(time.Second), 20*time.Millisecond), time.Second)
 	t := time.NewTicker(period)
@@ -249,11 +270,11 @@ func (r *Run) broadcast(ctx context.Context) {
 		r.mu.Unlock()
 		if !silent {
 			for _, f := range ign {
-				_ = r.tx().TransmitFrame(ctx, f)
+				_ = r.line.TransmitFrame(ctx, f)
 			}
 			if i != bench.BOff {
 				for _, f := range vin {
-					_ = r.tx().TransmitFrame(ctx, f)
+					_ = r.line.TransmitFrame(ctx, f)
 				}
 			}
 		}
@@ -282,7 +303,13 @@ func (r *Run) SetVINBroadcast(on bool) error {
 }
 
 // Stop ends the simulators, the bus and the center. Safe to call twice.
-func (r *Run) Stop() {
+// It returns how the reference vehicle ended when that was not by Stop's
+// own request: an in-process vehicle whose Run returned an error (its bus
+// broke, say), or a vehicle process that had exited before Stop or died of
+// anything but Stop's signal; nil otherwise (and for a real DUT). A
+// vehicle that died under the specs makes their verdicts suspect, so
+// SetUpSuite fails the suite with it.
+func (r *Run) Stop() error {
 	r.mu.Lock()
 	fs := r.atStop
 	r.atStop = nil
@@ -290,14 +317,22 @@ func (r *Run) Stop() {
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
+	var errs []error
+	if r.host.proc != nil && !r.host.proc.alive() {
+		errs = append(errs, r.host.proc.exitError())
+	}
 	if r.cancel != nil {
 		r.cancel()
 	}
 	if r.vehErr != nil {
-		<-r.vehErr
+		if err := <-r.vehErr; err != nil {
+			errs = append(errs, fmt.Errorf("reference vehicle (in process) ended with an error: %w", err))
+		}
 		r.vehErr = nil
 	}
-	r.stopHost()
+	if err := r.stopHost(); err != nil {
+		errs = append(errs, err)
+	}
 	r.stopEvidence()
 	if r.Bus != nil {
 		_ = r.Bus.Close()
@@ -309,12 +344,15 @@ func (r *Run) Stop() {
 		_ = r.Center.Close()
 	}
 	r.stopTLS()
+	return errors.Join(errs...)
 }
 
-// Send puts frames on the DUT's bus, in order.
+// Send puts frames on the DUT's bus, in order, back to back at the bus's
+// bitrate (never faster than a real bus carries them, the broadcast's
+// frames included).
 func (r *Run) Send(ctx context.Context, frames ...can.Frame) error {
 	for _, f := range frames {
-		if err := r.tx().TransmitFrame(ctx, f); err != nil {
+		if err := r.line.TransmitFrame(ctx, f); err != nil {
 			return fmt.Errorf("CAN stimulus %v: %w", f, err)
 		}
 	}

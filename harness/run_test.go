@@ -2,12 +2,16 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/bus"
+	"go.einride.tech/can"
 )
 
 // useProfile makes Start load path for the rest of the test.
@@ -177,5 +181,109 @@ func TestSpecReadingsReachSimulators(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// busTap records when each frame of the run reached the bus.
+type busTap struct {
+	tx     bus.FrameTransmitter
+	mu     sync.Mutex
+	at     []time.Time
+	frames []can.Frame
+}
+
+func (b *busTap) TransmitFrame(ctx context.Context, f can.Frame) error {
+	b.mu.Lock()
+	b.at = append(b.at, time.Now())
+	b.frames = append(b.frames, f)
+	b.mu.Unlock()
+	return b.tx.TransmitFrame(ctx, f)
+}
+
+// Everything the run sends shares the bus at the profile's bitrate: the
+// cyclic ignition and VIN broadcast, Send, a burst at full load by
+// SendPaced and the stimuli, sent at once from several goroutines, never
+// start a frame before the one before has ended.
+func TestRunSendsNoFasterThanTheBus(t *testing.T) {
+	useProfile(t, "testdata/profiles/bench-slow-bus.yaml")
+	tap := &busTap{}
+	r, err := Start(func(o *startOptions) {
+		o.tapBus = func(tx bus.FrameTransmitter) bus.FrameTransmitter { tap.tx = tx; return tap }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if _, err := r.SendPaced(ctx, 1, CANData(60, 7)); err != nil {
+			t.Error(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := r.Send(ctx, CANData(30, 8)...); err != nil {
+			t.Error(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range 5 {
+			if err := r.TriggerUpload(ctx, bench.UploadTrigger{Trigger: 'c', RequestID: 1}); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	wg.Wait()
+	bitrate := r.Profile.CAN.bitrate()
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	broadcast := 0
+	for i, f := range tap.frames {
+		if f.ID == bench.IDIgnition || f.ID == bench.IDVIN {
+			broadcast++
+		}
+		if i == 0 {
+			continue
+		}
+		need := time.Duration(float64(bus.FrameBits(tap.frames[i-1])) / float64(bitrate) * float64(time.Second))
+		if gap := tap.at[i].Sub(tap.at[i-1]); gap < need-50*time.Microsecond {
+			t.Fatalf("frame %d (ID %X) went out %v after frame %d (ID %X), which keeps a %d bit/s bus busy %v", i, f.ID, gap, i-1, tap.frames[i-1].ID, bitrate, need)
+		}
+	}
+	if broadcast == 0 || len(tap.frames) < 95+broadcast {
+		t.Errorf("%d frames on the bus, %d of them the broadcast's; want the 95 sent and the broadcast's", len(tap.frames), broadcast)
+	}
+}
+
+// Stop reports a reference vehicle that ended on its own: an in-process
+// vehicle whose Run failed, and a vehicle process that died under the run
+// (killed here); a vehicle that ends as Stop asks is no error.
+func TestStopReportsVehicleExit(t *testing.T) {
+	r := &Run{vehErr: make(chan error, 1)}
+	r.vehErr <- errors.New("CAN bus udp-emulator:239.64.142.206:1: read: broken")
+	if err := r.Stop(); err == nil || !strings.Contains(err.Error(), "in process") || !strings.Contains(err.Error(), "broken") {
+		t.Errorf("in-process vehicle failed: Stop said %v", err)
+	}
+	t.Setenv(EnvDUTHost, string(HostProcess))
+	for _, kill := range []bool{false, true} {
+		r, err := Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kill {
+			_ = r.host.proc.cmd.Process.Kill()
+			<-r.host.proc.done
+		}
+		err = r.Stop()
+		switch {
+		case kill && (err == nil || !strings.Contains(err.Error(), "exited before the run ended") || !strings.Contains(err.Error(), "killed")):
+			t.Errorf("vehicle process killed under the run: Stop said %v", err)
+		case !kill && err != nil:
+			t.Errorf("vehicle process stopped by Stop: %v", err)
+		}
 	}
 }

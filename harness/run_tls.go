@@ -49,7 +49,22 @@ type TLSRun struct {
 	// names resolve to addr (profile center.harness_address) in DNS.
 	names []string
 	addr  net.IP
+	// spares are the harness's other addresses (profile
+	// center.spare_addresses).
+	spares []string
 }
+
+// HarnessAddress is the harness's address as the DUT reaches it: what the
+// DNS server answers for the center's and the CDP/OCSP names (profile
+// center.harness_address; the veth's harness end when the reference
+// vehicle runs in its own namespace).
+func (t *TLSRun) HarnessAddress() string { return t.addr.String() }
+
+// SpareAddress is the i-th (0 or 1) other address of the harness the DUT
+// can reach, for the several-answers and muted-link faults of Tables
+// 7-4/7-5 rows G and H (profile center.spare_addresses; two more addresses
+// on the veth's harness end for a vehicle in its own namespace).
+func (t *TLSRun) SpareAddress(i int) string { return t.spares[i] }
 
 // Revocation host names of the test PKI's CDP and OCSP URLs.
 const (
@@ -83,7 +98,7 @@ func (t *TLSRun) RevocationPort() int {
 // center, its CDP/OCSP responder from the test PKI runs.
 func (r *Run) startTLS() error {
 	cc := r.Profile.Center
-	t := &TLSRun{addr: net.ParseIP(cc.HarnessAddress), names: []string{CRLHost, OCSPHost, cc.Host}}
+	t := &TLSRun{addr: net.ParseIP(cc.HarnessAddress), names: []string{CRLHost, OCSPHost, cc.Host}, spares: cc.SpareAddresses}
 	r.TLS = t
 	if r.Center != nil {
 		r.Center.OnClientHello(r.Recorder.OnClientHello)
@@ -107,9 +122,25 @@ func (r *Run) startTLS() error {
 	}
 	t.DNS = d
 	t.ResetDNS()
-	if r.Profile.HasRole("center") && r.Profile.DUT.Simulated {
-		return r.startCenterDUT()
+	return nil
+}
+
+// move puts the DNS server on addr and makes ip and spares the
+// harness's addresses the DUT is told of: for a vehicle in its own
+// namespace, the veth's harness end. Call it before the DUTs start.
+func (t *TLSRun) move(addr string, ip net.IP, spares []net.IP) error {
+	d, err := dns.Start(addr)
+	if err != nil {
+		return err
 	}
+	if t.DNS != nil {
+		_ = t.DNS.Close()
+	}
+	t.DNS, t.addr, t.spares = d, ip, nil
+	for _, s := range spares {
+		t.spares = append(t.spares, s.String())
+	}
+	t.ResetDNS()
 	return nil
 }
 
@@ -186,7 +217,7 @@ func (r *Run) stopTLS() {
 
 // ResetTLS brings the harness's TLS side back to its state at start: the
 // center's certificate from the profile, no staple, no handshake fault,
-// the CDP/OCSP responder's CRLs and faults.
+// session tickets on, the CDP/OCSP responder's CRLs and faults.
 func (r *Run) ResetTLS() error {
 	p := r.Profile
 	if r.Center != nil {
@@ -195,6 +226,7 @@ func (r *Run) ResetTLS() error {
 		}
 		r.Center.SetStaple(nil)
 		r.Center.SetHandshakeFault(center.HandshakeNormal)
+		r.Center.SetSessionTickets(true)
 	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		if err := r.TLS.Revocation.Reset(); err != nil {

@@ -123,6 +123,91 @@ func isVariant(name string) bool {
 	return vehicle.IsVariant(name)
 }
 
+// RunCase runs specs in a child run of the suite with a profile, an
+// environment and quirks of its own, and says whether they must pass or
+// fail. With a profile that sets the register's readings (its spec:
+// section) it proves that a spec judges by the run's readings (Run.Spec),
+// not the register's defaults, and says which reading it judged by; with
+// ICOC_DUT_HOST it proves specs on another host of the reference vehicle.
+type RunCase struct {
+	// Profile is the profile file, relative to the suite's directory; ""
+	// keeps the built-in one.
+	Profile string
+	// Env is more of the child's environment (e.g. ICOC_DUT_HOST=netns).
+	Env []string
+	// Quirks are the quirks switched on (ICOC_QUIRKS form), "" for none.
+	Quirks string
+	Specs  []string
+	// Fail says the specs must fail, with a failure that explains itself
+	// and contains every MustSay; otherwise they must pass.
+	Fail    bool
+	MustSay []string
+	// Transport, when set, is the transport the child's run must report
+	// ("netns"); the test skips, saying why, when the run fell back.
+	Transport string
+}
+
+// RunCases runs each case's specs in a child run of the suite's test
+// binary and fails the test for each spec that did not end as the case
+// says.
+func RunCases(t *testing.T, cases []RunCase) {
+	if os.Getenv(EnvSkipSelfTest) != "" || inChild() {
+		t.Skip("child runs skipped inside a conformance run")
+	}
+	for _, c := range cases {
+		env := append([]string{"ICOC_QUIRKS=" + c.Quirks}, c.Env...)
+		what := fmt.Sprintf("profile %q, env %q, quirks %q", c.Profile, c.Env, c.Quirks)
+		if c.Profile != "" {
+			profile, err := filepath.Abs(c.Profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env = append(env, "ICOC_PROFILE="+profile)
+		}
+		rep, err := runChild(t, env, "-ginkgo.focus="+focusOf(c.Specs))
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			continue
+		}
+		if c.Transport != "" {
+			if m, ok := runMetadata(rep); ok && m.Transport != c.Transport {
+				t.Skipf("%s: the run's transport is %q, not %q: the reference vehicle's host fell back (network namespaces unavailable here)", what, m.Transport, c.Transport)
+			}
+		}
+		for _, name := range c.Specs {
+			ran := false
+			for _, sr := range rep.SpecReports {
+				if sr.LeafNodeType != types.NodeTypeIt || sr.LeafNodeText != name {
+					continue
+				}
+				ran = true
+				if ok, why := judgeChild(sr, c.Fail, c.MustSay); !ok {
+					t.Errorf("%s, %s: %s", what, name, why)
+				}
+			}
+			if !ran {
+				t.Errorf("%s: %s did not run (is its name right?)", what, name)
+			}
+		}
+	}
+}
+
+// runMetadata is the run's metadata a child reported at its start.
+func runMetadata(rep types.Report) (report.RunMetadata, bool) {
+	for _, sr := range rep.SpecReports {
+		for _, e := range sr.ReportEntries {
+			if e.Name != report.EntryRun {
+				continue
+			}
+			var m report.RunMetadata
+			if err := json.Unmarshal([]byte(e.Value.AsJSON), &m); err == nil {
+				return m, true
+			}
+		}
+	}
+	return report.RunMetadata{}, false
+}
+
 type selfTestCase struct {
 	name    string
 	specs   []string

@@ -16,6 +16,10 @@ import (
 var centerAwayName = harness.SpecName("7.2.2.6",
 	"CAN data: while the center answers 503 for three minutes, then while the link to it is dead for five, the DUT keeps the data and retries within the rules; once the center is back every frame arrives once, in order")
 
+// The dead-link phase runs against every DUT: through the fault proxy in
+// the reference vehicle's path, and against a real DUT with the harness's
+// center playing the dead link (killLink).
+//
 // 7.2.2.6 Retry Specification: "Data upload (in-Car unit -> Center)
 // Real-time response Not required: Number of retries 2, Retry interval
 // 1min". Table 7-8: 503 Service Unavailable, Retry "Yes". Table 5-1:
@@ -68,22 +72,15 @@ var _ = Describe("7.2.2.6 Retry while the center is away", func() {
 			Fail(harness.Verdict(req, "after the 503s ended, every frame once, in order, with its data", deliveryActual(d, since)))
 		}
 
-		// Phase 2: the link dies. The fault proxy between the DUT and the
-		// center holds every byte the DUT sends (toxiproxy's timeout toxic):
-		// its connections open, but nothing it sends arrives and nothing
-		// comes back. Each connection the DUT opens shows at the center as
-		// a connection with no handshake, so files cannot be told apart:
-		// judged by I-065's count instead.
-		if run.Link == nil {
-			harness.PhaseNotRun("dead-link phase", "no fault proxy between the DUT and the center (a real DUT reaches the center directly)")
-			return
-		}
+		// Phase 2: the link dies: the DUT's connections open, but nothing it
+		// sends arrives and nothing comes back. Each connection the DUT
+		// opens shows at the center as a connection with no handshake, so
+		// files cannot be told apart: judged by I-065's count instead.
 		dead := time.Now()
-		Expect(run.Link.Add(netfault.NoResponse("dead-link", netfault.Upstream))).To(Succeed())
-		DeferCleanup(run.Link.Clear)
+		relink := killLink()
 		sent = append(sent, sendBursts(ctx, frames[1800:2700], 100, 30*time.Second)...)
 		run.Wait(ctx, 5*time.Minute-run.Clock.Spec(time.Since(dead)))
-		Expect(run.Link.Remove("dead-link")).To(Succeed())
+		relink()
 		relinked := time.Now()
 		sent = append(sent, sendBursts(ctx, frames[2700:], 100, 5*time.Second)...)
 
@@ -113,6 +110,30 @@ var _ = Describe("7.2.2.6 Retry while the center is away", func() {
 		}
 	})
 })
+
+// killLink makes the link between the DUT and the harness's center dead
+// and returns what brings it back. Where the run has a fault proxy in the
+// DUT's path (the reference vehicle), the proxy holds every byte the DUT
+// sends (toxiproxy's timeout toxic). A real DUT reaches the center
+// directly, so the center plays the dead link itself: it accepts each
+// connection and never answers the ClientHello, and holds without an
+// answer any request on a connection the DUT kept from before; on the
+// DUT's side of the wire that is the same silence.
+func killLink() (relink func()) {
+	if run.Link != nil {
+		Expect(run.Link.Add(netfault.NoResponse("dead-link", netfault.Upstream))).To(Succeed())
+		DeferCleanup(run.Link.Clear)
+		return func() { Expect(run.Link.Remove("dead-link")).To(Succeed()) }
+	}
+	run.Center.SetHandshakeFault(center.HandshakeSilent)
+	run.Faults.Set(center.Fault{Times: -1, Stall: run.Clock.Wall(5 * time.Minute)})
+	back := func() {
+		run.Center.SetHandshakeFault(center.HandshakeNormal)
+		run.Faults.Reset()
+	}
+	DeferCleanup(back)
+	return back
+}
 
 // judgeFiles checks the attempts of each request (harness.ByRequest: for
 // an upload, its file name; I-065): at most 1 + retries attempts, each retry

@@ -101,18 +101,19 @@ func arrivedSince(t time.Time, keep func(harness.Attempt) bool) string {
 	return fmt.Sprintf("%d other request(s) did arrive:\n%s", len(other), harness.Timeline(other, run.Clock))
 }
 
-// expectVehicleID fails unless every attempt carries vehicle_id: the
-// profile's VIN, exactly once.
+// expectVehicleID fails unless every attempt carries vehicle_id (or the
+// header the profile's reading of I-038 names): the profile's VIN, exactly
+// once.
 func expectVehicleID(req harness.Requirement, attempts []harness.Attempt) {
-	vin := run.Profile.DUT.VIN
+	vin, hdr := run.Profile.DUT.VIN, run.Spec.Options.VehicleIDHeader // vehicle_id unless the profile reads I-038 otherwise
 	var bad []string
 	for i, a := range attempts {
-		if got := a.Header.Values("vehicle_id"); len(got) != 1 || got[0] != vin {
-			bad = append(bad, fmt.Sprintf("request #%d (%s %s): vehicle_id %q", i+1, a.Method, a.Path, got))
+		if got := a.Header.Values(hdr); len(got) != 1 || got[0] != vin {
+			bad = append(bad, fmt.Sprintf("request #%d (%s %s): %s %q", i+1, a.Method, a.Path, hdr, got))
 		}
 	}
 	if len(bad) > 0 {
-		Fail(harness.Verdict(req, fmt.Sprintf("vehicle_id: %s on every request (%d)", vin, len(attempts)), strings.Join(bad, "\n")))
+		Fail(harness.Verdict(req, fmt.Sprintf("%s: %s on every request (%d)", hdr, vin, len(attempts)), strings.Join(bad, "\n")))
 	}
 }
 

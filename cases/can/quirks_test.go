@@ -18,6 +18,9 @@ func quirkCases() []harness.QuirkCase {
 	return []harness.QuirkCase{
 		{Quirk: "drop-frame", Specs: []string{oracleName}},
 		{Quirk: "dup-frame", Specs: []string{oracleName}},
+		// A file delivered twice: the center keeps every delivery, so its
+		// frames arrive twice (I-320).
+		{Quirk: "upload-twice", Specs: []string{oracleName}, MustSay: []string{"duplicated"}},
 		{Quirk: "no-buffering", Specs: []string{centerAwayName}},
 		// Caught only by the dead-link phase: 503s still buffer.
 		{Quirk: "no-buffering-on-link-loss", Specs: []string{centerAwayName}},

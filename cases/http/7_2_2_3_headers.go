@@ -19,7 +19,10 @@ type headerCase struct {
 	// quirk2, when set, is a second quirk the spec must catch.
 	quirk2 string
 	rule   string
-	check  func(h http.Header, vin string) (ok bool, expected, actual string)
+	// check judges one attempt's headers; id is the vehicle identifier
+	// the DUT must send and hdr the header it goes in (the profile's
+	// spec.vehicle_id_header, I-038).
+	check func(h http.Header, id idHeader) (ok bool, expected, actual string)
 }
 
 var headerCases = []headerCase{
@@ -27,7 +30,7 @@ var headerCases = []headerCase{
 		text:  "Content-Type is one of the four media types",
 		quirk: "content-type=application/x-can",
 		rule:  "The following media types are supported [...] application/octet-stream, application/x-protobuf, application/json, text/plain [...] and must be specified in \"Content-Type\"",
-		check: func(h http.Header, _ string) (bool, string, string) {
+		check: func(h http.Header, _ idHeader) (bool, string, string) {
 			ct := h.Get("Content-Type")
 			return spec.IsMediaType(ct), "one of " + strings.Join(spec.MediaTypes(), ", ") + " (case-insensitive)", fmt.Sprintf("Content-Type %q", ct)
 		},
@@ -36,7 +39,7 @@ var headerCases = []headerCase{
 		text:  "User-Agent is the product identifier and carries no IMEI, GUID or TCON",
 		quirk: "ua-imei",
 		rule:  "The product identifier shall consist of the identification information of the product (ECU) (information management key), the version of the product, and sub-product information [...] IMEI, GUID, TCON, etc. shall not be embeded in User-Agent header fields.",
-		check: func(h http.Header, _ string) (bool, string, string) {
+		check: func(h http.Header, _ idHeader) (bool, string, string) {
 			ua := h.Get("User-Agent")
 			err := spec.CheckUserAgent(ua)
 			return err == nil, "a product identifier per 7.2.2.3", fmt.Sprintf("User-Agent %q: %v", ua, err)
@@ -46,16 +49,16 @@ var headerCases = []headerCase{
 		text:  "the vehicle identifier is sent as the custom header vehicle_id",
 		quirk: "no-vehicle-id", quirk2: "no-vehicle-id-on-retry",
 		rule: "The vehicle identifier shall be assigned as a custom header.",
-		check: func(h http.Header, vin string) (bool, string, string) {
-			got := h.Values("vehicle_id")
-			return len(got) == 1 && got[0] == vin, fmt.Sprintf("vehicle_id: %s", vin), fmt.Sprintf("vehicle_id: %q", got)
+		check: func(h http.Header, id idHeader) (bool, string, string) {
+			got := h.Values(id.header)
+			return len(got) == 1 && got[0] == id.vin, fmt.Sprintf("%s: %s", id.header, id.vin), fmt.Sprintf("%s: %q", id.header, got)
 		},
 	},
 	{
 		text:  "no proprietary HMAC authentication header",
 		quirk: "hmac-header",
 		rule:  "Do not use proprietary header fields such as [...] Fields for Hmac authentication such as X-D-Authenticate, X-Y-Authentication, etc.",
-		check: func(h http.Header, _ string) (bool, string, string) {
+		check: func(h http.Header, _ idHeader) (bool, string, string) {
 			var bad []string
 			for k := range h {
 				if spec.IsProprietaryAuthHeader(k) {
@@ -86,14 +89,14 @@ func (s *suite) headers() {
 				s.speak()
 				run.Faults.Set(center.Fault{Times: 1, Status: 503, PathPrefix: "/files/"})
 				st := s.triggerUpload(ctx, true)
-				rule, _ := spec.RetryRuleFor("upload-realtime")
+				rule, _ := run.Spec.RetryRuleFor("upload-realtime")
 				s.settleAfter(st, rule.Interval+run.Profile.Tolerance.Allowed(rule.Interval), time.Minute)
 				within := 20*time.Second + rule.Interval + run.Profile.Tolerance.Allowed(rule.Interval)
 				attempts := s.awaitAttempts(req, st, 2, within)
 				var bad []string
 				var expected string
 				for i, a := range attempts {
-					ok, exp, act := c.check(a.Header, run.Profile.DUT.VIN)
+					ok, exp, act := c.check(a.Header, vehicleIDOf(run))
 					expected = exp
 					if !ok {
 						bad = append(bad, fmt.Sprintf("attempt #%d (%s): %s", i+1, retryWord(i), act))

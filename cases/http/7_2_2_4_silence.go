@@ -8,7 +8,6 @@ import (
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/center"
-	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -53,7 +52,7 @@ func (s *suite) silences() {
 		It(harness.SpecName("7.2.2.4 T7-8 568", silence568Text(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), harness.SpecTime(16*time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
-			row, _ := spec.HTTPStatusFor(568)
+			row, _ := run.Spec.HTTPStatusFor(568)
 			req := harness.Requirement{Clause: "7.2.2.4 Table 7-8 568 (I-009, I-063)", Rule: "568 No communication for 10 minutes"}
 			s.speak()
 			run.Faults.Set(center.Fault{Times: 1, Status: 568, PathPrefix: "/files/"})

@@ -80,6 +80,29 @@ func statusName(v Version, code int, realTime bool) string {
 	panic(fmt.Sprintf("Table 7-8 has no row %d", code))
 }
 
+// underRun returns c with its row and rule as the run's spec has them:
+// the profile's readings (spec.http_retry) applied. The name stays.
+func (c statusCase) underRun(run *harness.Run) statusCase {
+	if row, ok := run.Spec.HTTPStatusFor(c.status.Code); ok {
+		c.status = row
+	}
+	if rule, ok := run.Spec.RetryRuleFor(c.rule.ID); ok {
+		c.rule = rule
+	}
+	return c
+}
+
+// readings renders the register entries the row's Retry rests on, and the
+// profile's key when the profile set it: ", I-008" or ", profile
+// spec.http_retry (I-017), I-008".
+func (c statusCase) readings() string {
+	ids := c.status.Interpretations
+	if c.status.RetryOverridden {
+		ids = append([]string{fmt.Sprintf("profile spec.http_retry {%d: %t} (I-017)", c.status.Code, c.status.Retry)}, ids...)
+	}
+	return readings(ids)
+}
+
 // readings renders the register entries a row rests on: ", I-008" or "".
 func readings(ids []string) string {
 	if len(ids) == 0 {
@@ -133,8 +156,11 @@ func (s *suite) statusSpec(ctx SpecContext, c statusCase) {
 	if why := c.notApplicable(); why != "" {
 		Skip(why)
 	}
+	// The spec was named from the register's readings; it judges by the
+	// run's (the profile's spec: section may set the row's Retry, I-017).
+	c = c.underRun(run)
 	req := harness.Requirement{
-		Clause: fmt.Sprintf("7.2.2.4 Table 7-8 row %d (Retry %s%s); 7.2.2.6 %s; %s", c.status.Code, yesNo(c.status.Retry), readings(c.status.Interpretations), c.rule.ID, c.v.Name),
+		Clause: fmt.Sprintf("7.2.2.4 Table 7-8 row %d (Retry %s%s); 7.2.2.6 %s; %s", c.status.Code, yesNo(c.status.Retry), c.readings(), c.rule.ID, c.v.Name),
 		Rule:   ruleText(c),
 	}
 	s.speak()

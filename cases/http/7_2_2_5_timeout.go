@@ -34,19 +34,25 @@ func (s *suite) timeouts() {
 			run.Requires(s.v.Cap, "data-upload")
 			req := harness.Requirement{Clause: "7.2.2.5", Rule: "the timeout period for interruption when there is no center response after sending a request is 60 seconds"}
 			s.speak()
-			run.Faults.Set(center.Fault{Times: 1, Status: 200, Stall: run.Clock.Wall(3 * spec.HTTPResponseTimeout), PathPrefix: "/files/"})
+			// The response timeout as the run reads it (60 s; the profile's
+			// spec.http_response_timeout_s, I-032).
+			timeout := run.Spec.HTTPResponseTimeout()
+			if timeout != spec.HTTPResponseTimeout {
+				req.Rule += fmt.Sprintf(" (profile spec.http_response_timeout_s: %v, I-032)", timeout)
+			}
+			run.Faults.Set(center.Fault{Times: 1, Status: 200, Stall: run.Clock.Wall(3 * timeout), PathPrefix: "/files/"})
 			st := s.triggerUpload(ctx, true)
-			first := s.awaitAnswered(req, st, 0, 20*time.Second+3*spec.HTTPResponseTimeout)
+			first := s.awaitAnswered(req, st, 0, 20*time.Second+3*timeout)
 			waited := run.Clock.Spec(first.AnsweredAt.Sub(first.ReceivedAt))
 			tol := run.Profile.Tolerance
-			if !tol.Within(spec.HTTPResponseTimeout, waited) {
-				Fail(harness.Verdict(req, fmt.Sprintf("the DUT gives up %s (spec time) after the request", tol.Describe(spec.HTTPResponseTimeout)),
+			if !tol.Within(timeout, waited) {
+				Fail(harness.Verdict(req, fmt.Sprintf("the DUT gives up %s (spec time) after the request", tol.Describe(timeout)),
 					fmt.Sprintf("it gave up after %.2fs (spec time)", waited.Seconds())))
 			}
 			// Let the DUT's retry of this upload (not stalled) be answered
 			// before the next spec stalls the center again; what the retry
 			// does is judged by 7.2.2.6 and 7.2.2.3, not here.
-			deadline := time.Now().Add(run.Clock.Wall(spec.HTTPResponseTimeout))
+			deadline := time.Now().Add(run.Clock.Wall(timeout))
 			for time.Now().Before(deadline) {
 				if as := st.attempts(run); len(as) > 1 && !as[len(as)-1].AnsweredAt.IsZero() {
 					break
@@ -58,10 +64,11 @@ func (s *suite) timeouts() {
 		It(harness.SpecName("7.2.2.5", backoffText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT, harness.Slow), harness.SpecTime(8*time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "data-upload")
-			rule, _ := spec.RetryRuleFor("upload-realtime")
+			rule, _ := run.Spec.RetryRuleFor("upload-realtime")
+			timeout := run.Spec.HTTPResponseTimeout() // I-032: the profile may read it otherwise
 			req := harness.Requirement{Clause: "7.2.2.5 (I-016, I-062), 7.2.2.6", Rule: "the retransmission process after timeout shall be under control to extend the retransmission interval"}
 			s.speak()
-			run.Faults.Set(center.Fault{Times: -1, Status: 200, Stall: run.Clock.Wall(3 * spec.HTTPResponseTimeout), PathPrefix: "/files/"})
+			run.Faults.Set(center.Fault{Times: -1, Status: 200, Stall: run.Clock.Wall(3 * timeout), PathPrefix: "/files/"})
 			st := s.triggerUpload(ctx, true)
 			tol := run.Profile.Tolerance
 			// The longest interval the spec waits for: the register's cap.
@@ -69,7 +76,7 @@ func (s *suite) timeouts() {
 			if longest <= 0 {
 				longest = 10 * time.Minute
 			}
-			giveUp := spec.HTTPResponseTimeout + tol.Allowed(spec.HTTPResponseTimeout)
+			giveUp := timeout + tol.Allowed(timeout)
 			attempts := s.awaitAttempts(req, st, 1, 20*time.Second)
 			// Each further attempt: the previous one given up, then an
 			// interval of at most `longest`.

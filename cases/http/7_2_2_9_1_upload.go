@@ -54,7 +54,7 @@ func (s *suite) upload() {
 			first := s.awaitAnswered(req, st, 0, 30*time.Second)
 			s.expectProto(req, first)
 			expectStatus(req, first, 200, "Successfully file uploaded")
-			expectVehicleID(req, st.attempts(run), run.Profile.DUT.VIN)
+			expectVehicleID(req, st.attempts(run), vehicleIDOf(run))
 
 			name := path.Base(first.Path)
 			var stored []byte

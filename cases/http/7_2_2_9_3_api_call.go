@@ -51,14 +51,14 @@ func (s *suite) callsAndDownloads() {
 				Fail(harness.Verdict(req, fmt.Sprintf("POST %s with a 7.2.2.3 media type", path),
 					fmt.Sprintf("%s %s, Content-Type %q", first.Method, first.Path, first.Header.Get("Content-Type"))))
 			}
-			expectVehicleID(req, st.attempts(run), run.Profile.DUT.VIN)
+			expectVehicleID(req, st.attempts(run), vehicleIDOf(run))
 			expectStatus(req, first, 200, "a good API call")
 		})
 
 		It(harness.SpecName("7.2.2.6", apiRetryText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), harness.SpecTime(time.Minute), func(ctx SpecContext) {
 			run := s.r()
 			run.Requires(s.v.Cap, "api-call")
-			rule, _ := spec.RetryRuleFor("upload-realtime")
+			rule, _ := run.Spec.RetryRuleFor("upload-realtime")
 			req := harness.Requirement{Clause: "7.2.2.4 Table 7-8 503, 7.2.2.6 (I-059)", Rule: "503 Retry Yes; real-time response required: 2 retries, 3 sec"}
 			s.speak()
 			run.Faults.Set(center.Fault{Times: -1, Status: 503, PathPrefix: "/api/"})
@@ -83,7 +83,7 @@ func (s *suite) callsAndDownloads() {
 			if first.Method+" "+first.Path != "GET /download/"+name {
 				Fail(harness.Verdict(req, "GET /download/"+name, first.Method+" "+first.Path))
 			}
-			expectVehicleID(req, st.attempts(run), run.Profile.DUT.VIN)
+			expectVehicleID(req, st.attempts(run), vehicleIDOf(run))
 			expectStatus(req, first, 200, "the file the center offers")
 		})
 

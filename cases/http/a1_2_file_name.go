@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
-	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 )
 
@@ -50,7 +49,9 @@ func (s *suite) fileName() {
 			after := first.ReceivedAt.UTC()
 
 			name := path.Base(first.Path)
-			fn, err := spec.ParseFileName(name)
+			// Parsed with the run's readings (triggers I-020, invalid
+			// request ID length I-019: the profile's spec: section).
+			fn, err := run.Spec.FileName.Parse(name)
 			if err != nil {
 				Fail(harness.Verdict(req, "a file name of Appendix 1 §2", fmt.Sprintf("%q: %v", name, err)))
 			}

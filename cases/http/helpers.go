@@ -130,17 +130,28 @@ func (s *suite) expectProto(req harness.Requirement, a harness.Attempt) {
 	}
 }
 
-// expectVehicleID fails unless every attempt carries vehicle_id: vin
-// exactly once (7.2.2.3, 7.3: "for all communications").
-func expectVehicleID(req harness.Requirement, attempts []harness.Attempt, vin string) {
+// idHeader is the vehicle identifier a DUT must send and the header it
+// goes in: vehicle_id unless the profile reads I-038 otherwise
+// (spec.vehicle_id_header).
+type idHeader struct{ vin, header string }
+
+// vehicleIDOf is the run's vehicle identifier header.
+func vehicleIDOf(run *harness.Run) idHeader {
+	return idHeader{vin: run.Profile.DUT.VIN, header: run.Spec.Options.VehicleIDHeader}
+}
+
+// expectVehicleID fails unless every attempt carries the vehicle
+// identifier header (vehicle_id, or the profile's reading of I-038) with
+// vin exactly once (7.2.2.3, 7.3: "for all communications").
+func expectVehicleID(req harness.Requirement, attempts []harness.Attempt, id idHeader) {
 	var bad []string
 	for i, a := range attempts {
-		if got := a.Header.Values("vehicle_id"); len(got) != 1 || got[0] != vin {
-			bad = append(bad, fmt.Sprintf("attempt #%d (%s %s): vehicle_id %q", i+1, a.Method, a.Path, got))
+		if got := a.Header.Values(id.header); len(got) != 1 || got[0] != id.vin {
+			bad = append(bad, fmt.Sprintf("attempt #%d (%s %s): %s %q", i+1, a.Method, a.Path, id.header, got))
 		}
 	}
 	if len(bad) > 0 {
-		Fail(harness.Verdict(req, fmt.Sprintf("vehicle_id: %s on every attempt (%d)", vin, len(attempts)), strings.Join(bad, "\n")))
+		Fail(harness.Verdict(req, fmt.Sprintf("%s: %s on every attempt (%d)", id.header, id.vin, len(attempts)), strings.Join(bad, "\n")))
 	}
 }
 

@@ -99,6 +99,23 @@ func VariantCases(v Version) []harness.VariantCase {
 	return cases
 }
 
+// ReadingCases proves that the specs of version v judge by the run's
+// readings (the profile's spec: section), not the register's defaults:
+// under a profile that reads Table 7-8's 500 as retried (spec.http_retry,
+// I-017), the 500 row's spec passes the reference vehicle, which retries
+// it, and fails one that does not (quirk no-retry=500), naming the
+// profile's reading. Its name, made from the register's reading ("is never
+// retried"), stays. The profile's path is relative to the suite's
+// directory (cases/http/h1, h2).
+func ReadingCases(v Version) []harness.RunCase {
+	const profile = "../testdata/sim-http-retry.yaml"
+	row500 := []string{statusName(v, 500, true)}
+	return []harness.RunCase{
+		{Profile: profile, Specs: row500},
+		{Profile: profile, Quirks: "no-retry=500", Specs: row500, Fail: true, MustSay: []string{"spec.http_retry", "I-017"}},
+	}
+}
+
 // vehicleDUTSpecs names every spec of version v that judges the vehicle
 // and can run (not the specs that only report not applicable).
 func vehicleDUTSpecs(v Version) []string {

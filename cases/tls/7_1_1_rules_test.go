@@ -11,7 +11,6 @@ import (
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/center"
-	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -24,7 +23,16 @@ type ruleCase struct {
 	clause string
 	rule   string
 	quirk  string
-	body   func(ctx context.Context, req harness.Requirement)
+	// noTickets runs the spec with the harness's center issuing no session
+	// ticket, so every connection is a full handshake with the server
+	// certificate: the revocation-cache specs judge what the DUT does with
+	// the certificate's CRL, which a resumed handshake would hide (a DUT
+	// that neither caches nor checks on resumption would make one fetch
+	// for two connections; register I-321).
+	noTickets bool
+	// alsoCaught are quirk sets (comma-separated) the spec must catch too.
+	alsoCaught []string
+	body       func(ctx context.Context, req harness.Requirement)
 }
 
 // helloOf waits for the DUT's ClientHello after t0; when none comes it
@@ -49,6 +57,14 @@ func uploadDelivered(ctx context.Context, req harness.Requirement) time.Time {
 	t0 := upload(ctx)
 	expectAppData(ctx, req, t0, window)
 	return t0
+}
+
+// stapling skips a stapling spec as not applicable when the profile reads
+// I-011 as "OCSP stapling is not supported" (spec.ocsp_stapling: false).
+func stapling() {
+	if !run.Spec.Options.OCSPStapling {
+		Skip("not applicable: the DUT profile " + run.Profile.Name + " reads I-011 as the change history 0.55 does, OCSP stapling not supported (spec.ocsp_stapling: false)")
+	}
 }
 
 func loadCert(n pki.Name) (c *x509Cert) {
@@ -115,7 +131,7 @@ var ruleCases = func() []ruleCase {
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
 				h := helloOf(req, t0)
-				doc := spec.All()
+				doc := run.Spec // TLS_CHACHA20_POLY1305_SHA256 allowed unless the profile reads I-010 otherwise
 				ok := len(h.CipherSuites) > 0 && h.CipherSuites[0] == tls.TLS_AES_256_GCM_SHA384
 				for _, s := range h.CipherSuites {
 					ok = ok && doc.CipherSuiteAllowed(s)
@@ -136,7 +152,7 @@ var ruleCases = func() []ruleCase {
 			name: "the vehicle offers only key-exchange groups of 384 bits or more",
 			body: func(ctx context.Context, req harness.Requirement) {
 				h := helloOf(req, upload(ctx))
-				doc := spec.All()
+				doc := run.Spec
 				for _, g := range h.SupportedCurves {
 					if !doc.GroupAllowed(groupName(g)) {
 						Fail(harness.Verdict(req, "supported_groups ⊆ secp384r1, secp521r1, x448, ffdhe4096+", fmt.Sprintf("%v", h.SupportedCurves)))
@@ -194,6 +210,7 @@ var ruleCases = func() []ruleCase {
 			clause: "7.1.1.5", quirk: "ignore-staple", rule: "When OCSP is stapled in the server certificate, the OCSP shall be checked for revocation based on the stapled OCSP response.",
 			name: "the vehicle refuses a server whose stapled OCSP response says revoked",
 			body: func(ctx context.Context, req harness.Requirement) {
+				stapling()
 				leaf, issuer := loadCert(pki.CenterECDSA), loadCert(pki.Intermediate)
 				der, err := run.TLS.Revocation.SignOCSP(leaf.Certificate, issuer.Certificate, true, time.Hour)
 				Expect(err).NotTo(HaveOccurred())
@@ -208,6 +225,7 @@ var ruleCases = func() []ruleCase {
 			clause: "7.1.1.5", quirk: "ignore-must-staple", rule: "When must-staple extension is present in any of the server certificate in the chain, in-Car unit shall reject connection if OCSP is not stapled (RFC7633)",
 			name: "the vehicle refuses a must-staple server certificate without a staple and accepts it with one",
 			body: func(ctx context.Context, req harness.Requirement) {
+				stapling()
 				Expect(run.Center.SetCertificates(chain(pki.CenterMustStaple))).To(Succeed())
 				t0 := upload(ctx)
 				run.Wait(ctx, window)
@@ -220,7 +238,8 @@ var ruleCases = func() []ruleCase {
 			},
 		},
 		{
-			clause: "7.1.1.5", quirk: "no-revocation-cache", rule: "The CRL/OCSP Response retrieved from the CRL distribution point/OCSP responder shall be cached as content (RFC7234)",
+			clause: "7.1.1.5", quirk: "no-revocation-cache", noTickets: true,
+			alsoCaught: []string{"no-revocation-cache,resume-skips-revocation"}, rule: "The CRL/OCSP Response retrieved from the CRL distribution point/OCSP responder shall be cached as content (RFC7234)",
 			name: "the vehicle reuses its cached CRL for the next connection while it is fresh",
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
@@ -229,7 +248,7 @@ var ruleCases = func() []ruleCase {
 			},
 		},
 		{
-			clause: "7.1.1.5", quirk: "no-revalidation", rule: "For cache control, the following shall be supported: Content Cache Control (RFC7234), E-Tag and Last-Modified (RFC7232)",
+			clause: "7.1.1.5", quirk: "no-revalidation", noTickets: true, rule: "For cache control, the following shall be supported: Content Cache Control (RFC7234), E-Tag and Last-Modified (RFC7232)",
 			name: "the vehicle revalidates a stale cached CRL with If-None-Match/If-Modified-Since and keeps it on 304",
 			body: func(ctx context.Context, req harness.Requirement) {
 				wait := staleAfter()
@@ -243,7 +262,8 @@ var ruleCases = func() []ruleCase {
 			},
 		},
 		{
-			clause: "7.1.1.5", quirk: "drop-cache-on-refresh-failure", rule: "If the CRL/OCSP Response cannot be retrieved at the time of cache update, the cache shall not be cleared, and the revocation check shall be performed using the retained CRL/OCSP Response, as long as it is not expired.",
+			clause: "7.1.1.5", quirk: "drop-cache-on-refresh-failure", noTickets: true,
+			alsoCaught: []string{"drop-cache-on-refresh-failure,resume-skips-revocation"}, rule: "If the CRL/OCSP Response cannot be retrieved at the time of cache update, the cache shall not be cleared, and the revocation check shall be performed using the retained CRL/OCSP Response, as long as it is not expired.",
 			name: "the vehicle keeps communicating with its cached CRL when the refresh fails",
 			body: func(ctx context.Context, req harness.Requirement) {
 				wait := staleAfter()
@@ -254,7 +274,7 @@ var ruleCases = func() []ruleCase {
 			},
 		},
 		{
-			clause: "7.1.1.5", quirk: "keep-older-crl", rule: "if CRL/OCSP Response for the same certificate already exists in newly acquired CRL/OCSP Response, the existing CRL/OCSP Response shall be discarded and updated with the newly acquired CRL/OCSP Response.",
+			clause: "7.1.1.5", quirk: "keep-older-crl", noTickets: true, rule: "if CRL/OCSP Response for the same certificate already exists in newly acquired CRL/OCSP Response, the existing CRL/OCSP Response shall be discarded and updated with the newly acquired CRL/OCSP Response.",
 			name: "the vehicle replaces its cached CRL with a newer one (which revokes the center)",
 			body: func(ctx context.Context, req harness.Requirement) {
 				wait := staleAfter()
@@ -267,7 +287,28 @@ var ruleCases = func() []ruleCase {
 			},
 		},
 		{
-			clause: "7.1.1.5", quirk: "keep-cache-at-b-off", rule: "even before the expiration date, CRL/OCSP Response shall be discarded only when +B is turned OFF.",
+			clause: "7.1.1.5", quirk: "resume-skips-revocation", rule: "In-Car unit shall check the revocation of all certificates in the server certificate chain [...] If any certificate in the certificate chain is revoked, no communication shall be performed. (7.1.1.4: The session resumption method shall be applied to TLS sessions; I-321)",
+			name: "the vehicle checks revocation when it resumes a session: a center revoked since the session began gets no communication",
+			body: func(ctx context.Context, req harness.Requirement) {
+				wait := staleAfter()
+				t0 := uploadDelivered(ctx, req)
+				if hs := handshakes(t0); len(hs) == 0 || hs[0].Resumed {
+					Fail(harness.Verdict(req, "a full handshake first (after a power cycle no session is left to resume)", describeHandshakeFacts(hs)))
+				}
+				run.Wait(ctx, wait)
+				Expect(run.TLS.Revocation.Revoke(crlPath, loadCert(pki.CenterECDSA).SerialNumber)).To(Succeed())
+				t1 := upload(ctx)
+				run.Wait(ctx, window)
+				expectTried(req, t1)
+				if got := appData(t1); len(got) > 0 {
+					Fail(harness.Verdict(req, "no application data once the center's certificate is revoked, on a resumed session too",
+						fmt.Sprintf("%d HTTP request(s), the first %s %s; handshakes since the revocation:\n%s; fetches of %s since the session began:\n%s",
+							len(got), got[0].Method, got[0].Path, describeHandshakeFacts(handshakes(t1)), crlPath, describeFetches(fetches(t0, crlPath)))))
+				}
+			},
+		},
+		{
+			clause: "7.1.1.5", quirk: "keep-cache-at-b-off", noTickets: true, rule: "even before the expiration date, CRL/OCSP Response shall be discarded only when +B is turned OFF.",
 			name: "the vehicle fetches the CRL again after +B OFF",
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
@@ -277,7 +318,8 @@ var ruleCases = func() []ruleCase {
 			},
 		},
 		{
-			clause: "7.1.1.5", quirk: "drop-cache-at-ig-off", rule: "retain the acquired CRL/OCSP Response until the expiration date indicated in the CRL/OCSP Response regardless of the IG status",
+			clause: "7.1.1.5", quirk: "drop-cache-at-ig-off", noTickets: true,
+			alsoCaught: []string{"drop-cache-at-ig-off,resume-skips-revocation"}, rule: "retain the acquired CRL/OCSP Response until the expiration date indicated in the CRL/OCSP Response regardless of the IG status",
 			name: "the vehicle keeps its cached CRL across IG-OFF and IG-ON (+B on)",
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
@@ -309,7 +351,12 @@ func ruleEntries() []TableEntry {
 var _ = DescribeTable("7.1.1 TLS rules (vehicle DUT)",
 	func(ctx SpecContext, c ruleCase) {
 		freshVehicle(ctx)
-		c.body(ctx, harness.Requirement{Clause: c.clause, Rule: c.rule})
+		req := harness.Requirement{Clause: c.clause, Rule: c.rule}
+		if c.noTickets {
+			run.Center.SetSessionTickets(false)
+			req.Clause += " (session tickets off: every connection a full handshake, I-321)"
+		}
+		c.body(ctx, req)
 	},
 	ruleEntries(),
 )

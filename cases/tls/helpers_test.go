@@ -14,6 +14,7 @@ import (
 	"github.com/icoc-dev/icoc/harness/dns"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -81,6 +82,32 @@ func queryAttempts(qs []dns.Query, timeout time.Duration) []harness.Attempt {
 			ReceivedAt: q.At, ConnAccepted: q.At, AnsweredAt: q.At.Add(run.Clock.Wall(timeout)), TimedOut: true}
 	}
 	return out
+}
+
+// expectQueriesPerType judges Tables 7-4/7-5 row G, "Wait for DNS response
+// by 1 sec timeout. Retry X times", on the queries the DUT sent for host
+// since t0, counted per query type (register I-322): a resolver that asks
+// for A and AAAA together (Go's, glibc's) makes one attempt of each, not
+// two attempts. Each type it asks for must show 1 + retries queries, each
+// retry when the one before of its type timed out.
+func expectQueriesPerType(req harness.Requirement, host string, t0 time.Time, row spec.TLSScenario) {
+	qs := run.TLS.DNS.Queries(host, t0)
+	if len(qs) == 0 {
+		expectAttempts(req, "DNS queries for "+host, nil, row.RetryCount, row.RetryInterval())
+		return
+	}
+	byType := map[uint16][]dns.Query{}
+	var order []uint16
+	for _, q := range qs {
+		if _, ok := byType[q.Type]; !ok {
+			order = append(order, q.Type)
+		}
+		byType[q.Type] = append(byType[q.Type], q)
+	}
+	for _, t := range order {
+		expectAttempts(req, fmt.Sprintf("DNS %s queries for %s (counted per query type, I-322)", dnsType(t), host),
+			queryAttempts(byType[t], row.Timeout()), row.RetryCount, row.RetryInterval())
+	}
 }
 
 func dnsType(t uint16) string {

@@ -30,6 +30,12 @@ func quirkCases() []harness.QuirkCase {
 	}
 	for _, c := range ruleCases {
 		add(c.quirk, c.name)
+		// The cache specs run without session tickets: a DUT that caches
+		// nothing, or drops its cache, but skips the check when it resumes
+		// must fail them too, not pass for lack of a full handshake (I-321).
+		for _, q := range c.alsoCaught {
+			add(q, c.name)
+		}
 	}
 	for _, c := range clientAuthCases {
 		add(harness.CenterQuirkPrefix+c.scenario.quirk, c.name)
@@ -78,7 +84,8 @@ func TestSpecNames(t *testing.T) {
 // variantCases pairs each variant of the reference simulators (another
 // choice a clause leaves open) with the specs that must pass it: a vehicle
 // that offers only the strongest suite and group of 7.1.1.2, a center that
-// answers an unknown server name with unrecognized_name.
+// answers an unknown server name with unrecognized_name, a vehicle and a
+// center that resolve with A and AAAA queries together.
 func variantCases() []harness.VariantCase {
 	var strongest, sni []string
 	for _, c := range ruleCases {
@@ -92,9 +99,24 @@ func variantCases() []harness.VariantCase {
 			sni = append(sni, c.name)
 		}
 	}
+	// A resolver that asks for AAAA beside A each time it resolves the
+	// CDP/OCSP host (I-322): row G counts per query type.
+	var rowG, rowGCenter []string
+	for _, c := range serverAuthCases {
+		if c.row.Row == "G" {
+			rowG = append(rowG, c.name)
+		}
+	}
+	for _, c := range clientAuthCases {
+		if c.row.Row == "G" {
+			rowGCenter = append(rowGCenter, c.name)
+		}
+	}
 	return []harness.VariantCase{
 		{Variant: "strongest-only", Specs: strongest},
 		{Variant: harness.CenterQuirkPrefix + "refuse-unknown-sni", Specs: sni},
+		{Variant: "dns-aaaa", Specs: rowG},
+		{Variant: harness.CenterQuirkPrefix + "dns-aaaa", Specs: rowGCenter},
 	}
 }
 

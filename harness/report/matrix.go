@@ -94,6 +94,11 @@ type Row struct {
 	// Text is the spec's own words: the text that carries its bracket ID
 	// (the leaf, else the container), without the ID.
 	Text string
+	// Spec is the spec's own name, what the matrix's Spec column shows: the
+	// leaf text when it carries the ID (every conformance spec's does),
+	// else the container that carries it and the leaf; Name for a suite
+	// node.
+	Spec string
 	// Verdict is what the matrix shows.
 	Verdict Verdict
 	// Outcome is the verdict before waivers were applied.
@@ -637,6 +642,21 @@ func reversed(s []string) []string {
 	return out
 }
 
+// specName is the spec's name without the texts of the containers around
+// it: its leaf text when that carries the bracket ID, else the innermost
+// container that does and the leaf text, else the leaf text.
+func specName(sr types.SpecReport) string {
+	if _, _, _, ok := ParseID(sr.LeafNodeText); ok {
+		return sr.LeafNodeText
+	}
+	for i := len(sr.ContainerHierarchyTexts) - 1; i >= 0; i-- {
+		if _, _, _, ok := ParseID(sr.ContainerHierarchyTexts[i]); ok {
+			return sr.ContainerHierarchyTexts[i] + " " + sr.LeafNodeText
+		}
+	}
+	return sr.LeafNodeText
+}
+
 func outcome(sr types.SpecReport) Verdict {
 	switch sr.State {
 	case types.SpecStatePassed:
@@ -675,6 +695,7 @@ func specRow(si int, rep types.Report, sr types.SpecReport) Row {
 	} else {
 		r.Flags = append(r.Flags, FlagUnidentified)
 	}
+	r.Spec = specName(sr)
 	badTime := false
 	for _, e := range sr.ReportEntries {
 		if e.Name != EntrySpecTime {

@@ -474,3 +474,21 @@ func TestGridColumns(t *testing.T) {
 		t.Errorf("column %q", c)
 	}
 }
+
+// The Spec column shows the spec's own name, not the texts of the
+// containers around it; where only a container carries the ID, that
+// container and the leaf.
+func TestSpecColumnWithoutContainers(t *testing.T) {
+	inID := spec("[7.2.2.4 T7-8 503] retried twice", types.SpecStatePassed, "")
+	inID.ContainerHierarchyTexts = []string{"Table 7-8 response status codes, data upload over HTTP/1.1"}
+	outer := spec("the DUT retried twice", types.SpecStatePassed, "")
+	outer.ContainerHierarchyTexts = []string{"HTTP", "[7.2.2.6] center away"}
+	m := Build([]types.Report{{SuiteDescription: "s", SpecReports: types.SpecReports{inID, outer}}}, nil)
+	got := map[string]string{}
+	for _, r := range m.Rows {
+		got[r.ID] = r.Spec
+	}
+	if got["7.2.2.4 T7-8 503"] != "[7.2.2.4 T7-8 503] retried twice" || got["7.2.2.6"] != "[7.2.2.6] center away the DUT retried twice" {
+		t.Errorf("Spec column: %q", got)
+	}
+}

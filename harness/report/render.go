@@ -384,10 +384,13 @@ func (m Matrix) view() view {
 	}
 	for _, r := range m.Rows {
 		rv := rowView{
-			Clause: r.Clause, Case: r.Case, Name: r.Name,
+			Clause: r.Clause, Case: r.Case, Name: r.Spec,
 			Verdict: r.Verdict, Class: verdictClass(r.Verdict),
 			Wall: fmtWall(r.Duration), SpecTime: "—",
 			Labels: strings.Join(r.Labels, ", "), Flags: r.Flags,
+		}
+		if rv.Name == "" {
+			rv.Name = r.Name // a row from an older report.json
 		}
 		switch {
 		case r.SuiteLevel:

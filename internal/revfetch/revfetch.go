@@ -107,6 +107,11 @@ type Fetcher struct {
 	// FirstAddressOnly tries only the first address of a DNS answer (a
 	// quirk of the reference vehicle; row G says to try them in turn).
 	FirstAddressOnly bool
+	// DualStack asks for AAAA records beside the A records, in parallel,
+	// each time a name is resolved through Resolver, as Go's and glibc's
+	// resolvers do (a variant of the reference simulators, register
+	// I-322); the addresses are the A answer's, then the AAAA answer's.
+	DualStack bool
 	// Logf, when set, receives one line per attempt.
 	Logf func(format string, args ...any)
 }
@@ -145,7 +150,7 @@ func (f *Fetcher) Lookup(ctx context.Context, host string) ([]string, error) {
 	var addrs []string
 	var err error
 	if f.Resolver != "" {
-		addrs, err = lookupA(ctx, f.Resolver, host, timeout)
+		addrs, err = lookupA(ctx, f.Resolver, host, timeout, f.DualStack)
 	} else {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
@@ -362,10 +367,32 @@ func (c *Cache) Len() int {
 
 // lookupA sends one A query for name to server and waits at most timeout:
 // one query on the wire is one attempt of Tables 7-4/7-5 row G.
-func lookupA(ctx context.Context, server, name string, timeout time.Duration) ([]string, error) {
+func lookupA(ctx context.Context, server, name string, timeout time.Duration, dualStack bool) ([]string, error) {
+	if !dualStack {
+		return lookupType(ctx, server, name, dns.TypeA, timeout)
+	}
+	type answer struct {
+		addrs []string
+		err   error
+	}
+	aaaa := make(chan answer, 1)
+	go func() {
+		addrs, err := lookupType(ctx, server, name, dns.TypeAAAA, timeout)
+		aaaa <- answer{addrs, err}
+	}()
+	addrs, err := lookupType(ctx, server, name, dns.TypeA, timeout)
+	six := <-aaaa
+	if err != nil && six.err != nil {
+		return nil, err
+	}
+	return append(addrs, six.addrs...), nil
+}
+
+// lookupType makes one query of type qtype for name at server.
+func lookupType(ctx context.Context, server, name string, qtype uint16, timeout time.Duration) ([]string, error) {
 	c := &dns.Client{Net: "udp", Timeout: timeout}
 	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), dns.TypeA)
+	m.SetQuestion(dns.Fqdn(name), qtype)
 	r, _, err := c.ExchangeContext(ctx, m, server)
 	if err != nil {
 		return nil, err
@@ -375,8 +402,11 @@ func lookupA(ctx context.Context, server, name string, timeout time.Duration) ([
 	}
 	var out []string
 	for _, rr := range r.Answer {
-		if a, ok := rr.(*dns.A); ok {
+		switch a := rr.(type) {
+		case *dns.A:
 			out = append(out, a.A.String())
+		case *dns.AAAA:
+			out = append(out, a.AAAA.String())
 		}
 	}
 	return out, nil

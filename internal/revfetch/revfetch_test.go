@@ -1,13 +1,18 @@
 package revfetch
 
 import (
+	"context"
 	"crypto/x509"
+	"net"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/icoc-dev/icoc/fixtures/pki"
+	"github.com/miekg/dns"
 )
 
 func read(t *testing.T, f string) []byte {
@@ -90,3 +95,50 @@ func TestFreshnessAndCache(t *testing.T) {
 }
 
 type x509C struct{ *x509.Certificate }
+
+// A dual-stack lookup asks for A and AAAA at once, once each per attempt,
+// and returns the A answer's addresses (then the AAAA answer's); without
+// DualStack only an A query goes out.
+func TestLookupDualStack(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var types []uint16
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		q := r.Question[0]
+		mu.Lock()
+		types = append(types, q.Qtype)
+		mu.Unlock()
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if q.Qtype == dns.TypeA {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 1}, A: net.IPv4(127, 0, 0, 7)})
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	defer srv.Shutdown()
+	for _, dual := range []bool{false, true} {
+		mu.Lock()
+		types = nil
+		mu.Unlock()
+		f := &Fetcher{Resolver: pc.LocalAddr().String(), DualStack: dual}
+		addrs, err := f.Lookup(context.Background(), "crl.icoc.test")
+		if err != nil || len(addrs) != 1 || addrs[0] != "127.0.0.7" {
+			t.Fatalf("dual stack %v: %v %v", dual, addrs, err)
+		}
+		mu.Lock()
+		got := slices.Clone(types)
+		mu.Unlock()
+		slices.Sort(got)
+		want := []uint16{dns.TypeA}
+		if dual {
+			want = []uint16{dns.TypeA, dns.TypeAAAA}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("dual stack %v: queries of types %v, want %v", dual, got, want)
+		}
+	}
+}

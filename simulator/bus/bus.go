@@ -161,6 +161,29 @@ func (c *Conn) TransmitFrame(ctx context.Context, f can.Frame) error {
 // Config returns the bus this connection was opened on.
 func (c *Conn) Config() Config { return c.cfg }
 
+// RxStats is what the kernel says about a connection's receive queue: the
+// evidence for where a frame that never arrived was lost.
+type RxStats struct {
+	// Buffer is the receive buffer in bytes as the kernel accounts it
+	// (twice what was asked for: its bookkeeping counts too; each 16-byte
+	// frame costs it several hundred bytes).
+	Buffer int
+	// Drops counts the frames the kernel dropped at this connection since
+	// it opened because its receive queue was full: the reader fell
+	// behind the bus for longer than the buffer lasts.
+	Drops uint64
+}
+
+// RxStats reports the receive queue of the emulator's or the hub's
+// socket (Linux); an error where the bus cannot tell (SocketCAN here, other
+// systems).
+func (c *Conn) RxStats() (RxStats, error) {
+	if s, ok := c.l.(interface{ rxStats() (RxStats, error) }); ok {
+		return s.rxStats()
+	}
+	return RxStats{}, fmt.Errorf("bus %s: no receive statistics", c.cfg)
+}
+
 // Close closes the connection; a blocked Receive returns false.
 func (c *Conn) Close() error { return c.l.Close() }
 

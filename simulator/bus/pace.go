@@ -59,7 +59,7 @@ func (p *Pacer) FrameTime(f can.Frame) time.Duration {
 
 // Transmit sends frames in order through tx, each no earlier than the bus
 // would have finished the one before. It returns the wall time each frame
-// was handed to the bus. Pacing is kept on average: a late start is caught
+// was on the bus (tx had taken it). Pacing is kept on average: a late start is caught
 // up by sending back-to-back, never faster than the bus rate allows over
 // the whole run.
 func (p *Pacer) Transmit(ctx context.Context, tx FrameTransmitter, frames []can.Frame) ([]time.Time, error) {
@@ -71,24 +71,15 @@ func (p *Pacer) Transmit(ctx context.Context, tx FrameTransmitter, frames []can.
 		p.next = time.Now()
 	}
 	for i, f := range frames {
-		if d := time.Until(p.next); d > 0 {
-			if d > 200*time.Microsecond {
-				t := time.NewTimer(d)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return sent[:i], ctx.Err()
-				case <-t.C:
-				}
-			} else {
-				for time.Now().Before(p.next) {
-				}
-			}
+		if err := waitUntil(ctx, p.next); err != nil {
+			return sent[:i], err
 		}
-		sent[i] = time.Now()
 		if err := tx.TransmitFrame(ctx, f); err != nil {
 			return sent[:i], fmt.Errorf("frame %d (%v): %w", i, f, err)
 		}
+		// Stamped once tx has taken it: a shared Line may have held it
+		// until the bus was free.
+		sent[i] = time.Now()
 		p.next = p.next.Add(p.FrameTime(f))
 	}
 	return sent, nil

@@ -58,7 +58,7 @@ func NewHub(addr string) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CAN hub: listen on %s: %w", addr, err)
 	}
-	_ = pc.SetReadBuffer(4 << 20)
+	setReadBuffer(pc, 4<<20)
 	_ = pc.SetWriteBuffer(4 << 20)
 	h := &Hub{pc: pc, done: make(chan struct{})}
 	go h.serve()
@@ -164,7 +164,7 @@ func dialHub(ctx context.Context, addr string) (*hubLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub %s: %w", addr, err)
 	}
-	_ = c.SetReadBuffer(4 << 20)
+	setReadBuffer(c, 4<<20)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var b [64]byte
@@ -213,8 +213,9 @@ func (l *hubLink) Receive() bool {
 	}
 }
 
-func (l *hubLink) Frame() can.Frame { return l.frame }
-func (l *hubLink) Err() error       { return l.err }
+func (l *hubLink) Frame() can.Frame          { return l.frame }
+func (l *hubLink) rxStats() (RxStats, error) { return socketStats(l.c) }
+func (l *hubLink) Err() error                { return l.err }
 
 // TransmitFrame sends f to the hub in SocketCAN's encoding.
 func (l *hubLink) TransmitFrame(ctx context.Context, f can.Frame) error {

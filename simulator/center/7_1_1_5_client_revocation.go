@@ -16,6 +16,7 @@ import (
 )
 
 func init() {
+	registerQuirk(QuirkInfo{Name: "dns-aaaa", Clause: "7.1.1.7 Table 7-5 G (I-322)", Variant: true, Breaks: "asks for AAAA records beside A records, in parallel, each time it resolves the OCSP responder's host (as Go's and glibc's resolvers do)"})
 	registerQuirk(QuirkInfo{Name: "ignore-client-revocation", Clause: "7.1.1.5, 7.1.1.7 Table 7-5 M", Breaks: "never checks the revocation of client certificates"})
 	registerQuirk(QuirkInfo{Name: "client-ocsp-no-retry", Clause: "7.1.1.7 Table 7-5", Breaks: "does not retry in the given row (letter)", Arg: "string"})
 	registerQuirk(QuirkInfo{Name: "accept-untrusted-ocsp", Clause: "7.1.1.7 Table 7-5 K", Breaks: "accepts an OCSP response signed by an unauthorised responder"})
@@ -59,7 +60,7 @@ func newClientChecker(cr ClientRevocation, p TLSPolicy, q Quirks, logf func(stri
 	}
 	return &clientChecker{q: q, scale: scale, logf: logf,
 		fetch: &revfetch.Fetcher{Resolver: cr.Resolver, DialAddr: cr.Addr, Port: cr.Port, Scale: scale, Logf: logf,
-			FirstAddressOnly: q.Has("first-dns-answer-only")}}
+			FirstAddressOnly: q.Has("first-dns-answer-only"), DualStack: q.Has("dns-aaaa")}}
 }
 
 func (c *clientChecker) log(format string, args ...any) {

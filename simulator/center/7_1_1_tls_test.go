@@ -235,3 +235,29 @@ func TestOpenSSLClient(t *testing.T) {
 		}
 	}
 }
+
+// With session tickets off the center neither issues nor honours one:
+// every handshake is a full one, with the server certificate; on again,
+// sessions resume.
+func TestSessionTicketsSwitch(t *testing.T) {
+	s, _, _ := startPolicyCenter(t, nil)
+	cache := tls.NewLRUClientSessionCache(4)
+	withCache := func(c *tls.Config) { c.ClientSessionCache = cache }
+	if _, err := dialCenter(t, s, pki.Vehicle, withCache); err != nil {
+		t.Fatal(err)
+	}
+	s.SetSessionTickets(false)
+	for i := range 2 {
+		st, err := dialCenter(t, s, pki.Vehicle, withCache)
+		if err != nil || st.DidResume || len(st.PeerCertificates) == 0 {
+			t.Fatalf("tickets off, handshake %d: resumed=%v certificates=%d err=%v", i+1, st.DidResume, len(st.PeerCertificates), err)
+		}
+	}
+	s.SetSessionTickets(true)
+	if _, err := dialCenter(t, s, pki.Vehicle, withCache); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := dialCenter(t, s, pki.Vehicle, withCache); err != nil || !st.DidResume {
+		t.Fatalf("tickets on again: resumed=%v err=%v", st.DidResume, err)
+	}
+}

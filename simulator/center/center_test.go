@@ -246,3 +246,21 @@ func TestOddReasonPhrase(t *testing.T) {
 		t.Errorf("status line %q", resp.Status)
 	}
 }
+
+// The store keeps every delivery: a file uploaded twice under one name is
+// one file (its latest content, two puts) and two deliveries, in order.
+func TestStoreKeepsEveryDelivery(t *testing.T) {
+	s := NewStore()
+	t0 := time.Now()
+	s.Put(pki.TestVIN, goodName, []byte("one"), t0)
+	s.Put(pki.TestVIN, "other.bin", []byte("x"), t0.Add(time.Millisecond))
+	s.Put(pki.TestVIN, goodName, []byte("one"), t0.Add(2*time.Millisecond))
+	files := s.Files()
+	if len(files) != 2 || files[0].Name != goodName || files[0].Puts != 2 || !files[0].Last.Equal(t0.Add(2*time.Millisecond)) {
+		t.Errorf("files: %+v", files)
+	}
+	ds := s.Deliveries()
+	if len(ds) != 3 || ds[0].Name != goodName || ds[2].Name != goodName || ds[2].Seq != 3 || string(ds[2].Data) != "one" || ds[0].SHA256 != ds[2].SHA256 {
+		t.Errorf("deliveries: %+v", ds)
+	}
+}

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// StoredFile is one file the center accepted. Puts counts how many times the
-// same vehicle uploaded the same name (a retry after an error answer that
-// nevertheless arrived counts again).
+// StoredFile is one file the center accepted, by vehicle and name: its
+// latest content. Puts counts how many times the same vehicle uploaded the
+// same name (a retry after an error answer that nevertheless arrived counts
+// again); each of them is a Delivery.
 type StoredFile struct {
 	VehicleID string
 	Name      string
@@ -20,33 +21,54 @@ type StoredFile struct {
 	Puts      int
 }
 
-// Store keeps the files the center accepted, by vehicle and name. It is safe
-// for concurrent use.
+// Delivery is one upload the center accepted, as it arrived: a file
+// delivered twice is two deliveries, whatever their names and contents.
+type Delivery struct {
+	VehicleID string
+	Name      string
+	Data      []byte
+	SHA256    [32]byte
+	// At is when the request arrived (the exchange's ReceivedAt).
+	At time.Time
+	// Seq numbers the deliveries in the order the center accepted them,
+	// from 1.
+	Seq int
+}
+
+// Store keeps the files the center accepted: every delivery, and by
+// vehicle and name the latest one. Safe for concurrent use. Invariant:
+// len(Deliveries()) is the sum of the Puts of Files().
 type Store struct {
-	mu    sync.Mutex
-	files map[[2]string]*StoredFile
+	mu         sync.Mutex
+	files      map[[2]string]*StoredFile
+	deliveries []Delivery
 }
 
 // NewStore returns an empty Store.
 func NewStore() *Store { return &Store{files: map[[2]string]*StoredFile{}} }
 
-// Put stores data under (vehicleID, name), replacing earlier content.
+// Put records one delivery of data under (vehicleID, name), received at
+// at; the file of that name takes its content.
 func (s *Store) Put(vehicleID, name string, data []byte, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	data = append([]byte(nil), data...)
+	sum := sha256.Sum256(data)
+	s.deliveries = append(s.deliveries, Delivery{VehicleID: vehicleID, Name: name, Data: data, SHA256: sum, At: at, Seq: len(s.deliveries) + 1})
 	k := [2]string{vehicleID, name}
 	f := s.files[k]
 	if f == nil {
 		f = &StoredFile{VehicleID: vehicleID, Name: name, First: at}
 		s.files[k] = f
 	}
-	f.Data = append([]byte(nil), data...)
-	f.SHA256 = sha256.Sum256(data)
+	f.Data = data
+	f.SHA256 = sum
 	f.Last = at
 	f.Puts++
 }
 
-// Files returns a copy of every stored file, ordered by first arrival.
+// Files returns a copy of every stored file (one per vehicle and name,
+// its latest content), ordered by first arrival.
 func (s *Store) Files() []StoredFile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -61,4 +83,12 @@ func (s *Store) Files() []StoredFile {
 		return out[i].Name < out[j].Name
 	})
 	return out
+}
+
+// Deliveries returns every delivery in the order the center accepted
+// them, a file delivered twice twice. The data is shared: do not modify it.
+func (s *Store) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
 }

@@ -20,6 +20,7 @@ import (
 func init() {
 	registerQuirk(QuirkInfo{Name: "drop-frame", Clause: "5 Table 5-1, 7.2.2.9.1", Breaks: "loses every 1000th CAN data frame taken off the bus"})
 	registerQuirk(QuirkInfo{Name: "dup-frame", Clause: "5 Table 5-1, 7.2.2.9.1", Breaks: "records every 1000th CAN data frame taken off the bus twice"})
+	registerQuirk(QuirkInfo{Name: "upload-twice", Clause: "5 Table 5-1, 7.2.2.9.1 (I-320)", Breaks: "uploads every CAN data file a second time (same name, same data) after the center has answered the first upload"})
 	registerQuirk(QuirkInfo{Name: "no-buffering", Clause: "7.2.2.6, 5 Table 5-1", Breaks: "discards the CAN data of an upload whose retries are spent instead of keeping it for the next upload"})
 	registerQuirk(QuirkInfo{Name: "ignore-vin", Clause: "7.2.2.7", Breaks: "connects to the center before the VIN has been read from the bus"})
 	registerQuirk(QuirkInfo{Name: "mute", Clause: "every vehicle-DUT clause", Breaks: "never talks to the center (no connection at all), so every vehicle-DUT spec takes its nothing-arrived path"})
@@ -59,6 +60,8 @@ type Vehicle struct {
 	power          context.Context // ends at +B OFF
 	powerOff       context.CancelFunc
 	epoch          uint64 // power cycles so far
+
+	conn *bus.Conn // the bus, once Run has opened it
 
 	http   *session
 	pushes pushLog
@@ -134,6 +137,7 @@ func (v *Vehicle) Run(ctx context.Context) error {
 	}
 	v.mu.Lock()
 	v.runCtx = ctx
+	v.conn = conn
 	v.power, v.powerOff = context.WithCancel(ctx)
 	v.mu.Unlock()
 	v.wg.Add(2)
@@ -164,6 +168,20 @@ func (v *Vehicle) Run(ctx context.Context) error {
 		return fmt.Errorf("CAN bus %s: %w", v.cfg.Bus, err)
 	}
 	return nil
+}
+
+// BusStats reports the kernel's receive queue of the vehicle's bus
+// connection (bus.Conn.RxStats): how many frames it dropped before the
+// vehicle could read them. An error before Run has opened the bus or where
+// the bus cannot tell.
+func (v *Vehicle) BusStats() (bus.RxStats, error) {
+	v.mu.Lock()
+	c := v.conn
+	v.mu.Unlock()
+	if c == nil {
+		return bus.RxStats{}, fmt.Errorf("vehicle: bus not open")
+	}
+	return c.RxStats()
 }
 
 func (v *Vehicle) logf(format string, args ...any) {
@@ -418,6 +436,10 @@ func (v *Vehicle) upload(r dataRequest) {
 	}
 	job := uploadJob{name: v.fileName(at, counter, r.trigger), data: canfile.Encode(records), realTime: r.trigger.RealTime}
 	if v.deliver(pctx, job) || pctx.Err() != nil || len(records) == 0 {
+		if v.quirks.Has("upload-twice") && pctx.Err() == nil {
+			v.logf("vehicle: %s uploaded again (quirk upload-twice)", job.name)
+			v.deliver(pctx, job)
+		}
 		return
 	}
 	if v.quirks.Has("no-buffering") {

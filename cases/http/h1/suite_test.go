@@ -45,3 +45,10 @@ func TestSpecNames(t *testing.T) {
 func TestVariants(t *testing.T) {
 	harness.RunVariantSelfTest(t, "http1", httpcases.VariantCases(httpcases.HTTP11))
 }
+
+// TestReadings proves that the specs judge by the profile's readings of
+// the register (Run.Spec): a profile that reads Table 7-8's 500 as retried
+// changes the 500 row's verdict.
+func TestReadings(t *testing.T) {
+	harness.RunCases(t, httpcases.ReadingCases(httpcases.HTTP11))
+}
