@@ -36,14 +36,27 @@ type Fault struct {
 	// Drop closes the connection without an answer.
 	Drop bool
 	// PathPrefix, when set, limits the step to exchanges whose path has it
-	// (HTTP path, gRPC full method, MQTT topic).
+	// (HTTP path, gRPC full method such as /CanService/SendCans, MQTT topic).
 	PathPrefix string
+	// AppStatus answers a gRPC call with code 0 and this application status
+	// in the response message (1 RETRYAFTER with RetryAfterSec, 2 BUSY).
+	AppStatus     int
+	RetryAfterSec uint32
+	// Reset resets the call's stream (HTTP/2 RST_STREAM) instead of an
+	// answer; GoAway sends GOAWAY on the call's connection after the answer
+	// (gRPC).
+	Reset  bool
+	GoAway bool
 }
 
 func (f Fault) String() string {
 	switch {
 	case f.Drop:
 		return fmt.Sprintf("drop x%d", f.Times)
+	case f.Reset:
+		return fmt.Sprintf("RST_STREAM x%d", f.Times)
+	case f.AppStatus != 0:
+		return fmt.Sprintf("application status %d (retry_after_sec %d) x%d", f.AppStatus, f.RetryAfterSec, f.Times)
 	case f.Stall > 0:
 		return fmt.Sprintf("stall %v then %d x%d", f.Stall, f.Status, f.Times)
 	case f.Protocol.Or() != ProtoHTTP:
@@ -100,6 +113,12 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 		}
 		if f.Drop {
 			return Answer{Drop: true, Stall: f.Stall, By: p.ID()}
+		}
+		if x.Protocol.Or() != ProtoHTTP {
+			// Another protocol's frontend builds its own answer from the
+			// step: no HTTP Result body.
+			return Answer{Status: f.Status, Code: f.Code, Message: f.Message, Header: f.Header.Clone(), Stall: f.Stall,
+				AppStatus: f.AppStatus, RetryAfterSec: f.RetryAfterSec, Reset: f.Reset, GoAway: f.GoAway, By: p.ID()}
 		}
 		status := f.Status
 		if status == 0 {

@@ -46,6 +46,8 @@ type Server struct {
 
 	ln      net.Listener
 	http    *http.Server
+	grpcMu  sync.Mutex
+	grpc    *grpcFrontend // the gRPC port (7_2_4_grpc.go); nil when not started
 	conns   sync.Map // *tls.Conn -> *handshakedConn, while the connection is open
 	connSeq atomic.Uint64
 	reqSeq  atomic.Uint64
@@ -173,6 +175,9 @@ func (s *Server) Start() error {
 		ErrorLog: nil,
 	}
 	go func() { _ = s.http.Serve(hl) }()
+	if s.cfg.GRPCAddr != "" {
+		return s.StartGRPC(s.cfg.GRPCAddr)
+	}
 	return nil
 }
 
@@ -192,6 +197,7 @@ func (s *Server) Close() error {
 	default:
 		close(s.closed)
 	}
+	s.closeGRPC()
 	if s.http == nil {
 		return nil
 	}
