@@ -46,12 +46,13 @@ type Server struct {
 
 	ln      net.Listener
 	http    *http.Server
-	grpcMu  sync.Mutex
-	grpc    *grpcFrontend // the gRPC port (7_2_4_grpc.go); nil when not started
 	conns   sync.Map // *tls.Conn -> *handshakedConn, while the connection is open
 	connSeq atomic.Uint64
 	reqSeq  atomic.Uint64
 	closed  chan struct{}
+
+	grpcMu sync.Mutex
+	grpc   *grpcFrontend // the gRPC port (7_2_4_grpc.go); nil when not started
 }
 
 // New checks cfg, loads its certificates and returns a Server that is not
