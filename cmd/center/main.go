@@ -19,6 +19,7 @@ func main() {
 	cfg := center.NewDefaultConfig()
 	pkiDir := flag.String("pki", "fixtures/pki", "directory of the test PKI (used for unset certificate flags)")
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:8443", "listen address (Appendix 2: 443 on a bench)")
+	flag.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:9080", "gRPC listen address (Appendix 2: 9080); empty: no gRPC")
 	flag.StringVar(&cfg.CertFile, "cert", "", "server certificate chain, PEM (default: <pki>/center-ecdsa.chain.pem)")
 	flag.StringVar(&cfg.KeyFile, "key", "", "server key, PEM (default: <pki>/center-ecdsa.key.pem)")
 	flag.StringVar(&cfg.ClientCAFile, "client-ca", "", "OEM root CA for client chains, PEM (default: <pki>/root.crt.pem)")
@@ -47,6 +48,9 @@ func main() {
 		os.Exit(1)
 	}
 	cfg.Logf("center: listening on %s", s.Addr())
+	if g := s.GRPCAddr(); g != "" {
+		cfg.Logf("center: gRPC on %s", g)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig

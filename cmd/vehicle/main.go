@@ -33,6 +33,8 @@ func main() {
 	flag.StringVar(&cfg.Resolver, "dns", "", "DNS server (host:port) for the center's and the CDP/OCSP host names (default: the system's)")
 	flag.IntVar(&cfg.Revocation.Port, "revocation-port", 0, "TCP port of the CDP/OCSP hosts instead of the URLs' port 80")
 	flag.BoolVar(&cfg.Push, "push", false, "keep a push connection to the center (7.2.3.9.2)")
+	flag.StringVar(&cfg.GRPCTarget, "grpc", "", "the center's gRPC port, host:port (default: the center URL's host, port 9080)")
+	flag.StringVar(&cfg.GRPCAddr, "grpc-addr", "", "address to dial instead of the gRPC port's (host:port)")
 	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
 	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))

@@ -44,15 +44,21 @@ func (v *Vehicle) deliverHTTP(ctx context.Context, job uploadJob) bool {
 	return v.exchange(ctx, exchange{name: job.name, ruleID: ruleID, send: func(ctx context.Context) (int, error) { return v.post(ctx, job) }})
 }
 
-// exchange is one request the vehicle sends and retries by a 7.2.2.6 rule.
+// exchange is one request the vehicle sends and retries by a 7.2.2.6 rule:
+// over HTTP (send returns the status) or over gRPC (grpcSend, retried by
+// grpcExchange).
 type exchange struct {
-	name   string
-	ruleID string
-	send   func(ctx context.Context) (int, error)
+	name     string
+	ruleID   string
+	send     func(ctx context.Context) (int, error)
+	grpcSend func(ctx context.Context) grpcResult
 }
 
 // exchange runs the retry engine for x: see deliver.
 func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
+	if x.grpcSend != nil {
+		return v.grpcExchange(ctx, x)
+	}
 	rule, ok := spec.RetryRuleFor(x.ruleID)
 	if !ok {
 		v.logf("vehicle: no retry rule %q in spec; not retrying", x.ruleID)

@@ -51,10 +51,13 @@ type Vehicle struct {
 	epoch          uint64 // power cycles so far
 
 	http   *session
+	grpc   *grpcSession // the gRPC channel (7_2_4_grpc.go)
 	pushes pushLog
-	jobs   chan exchange // API calls and downloads (7_2_2_9_3, 7_2_2_9_4)
-	wg     sync.WaitGroup
-	ready  chan struct{}
+	// downloads are the files downloaded over gRPC (7_2_4_4_calls.go).
+	downloads downloadLog
+	jobs      chan exchange // API calls and downloads (7_2_2_9_3, 7_2_2_9_4)
+	wg        sync.WaitGroup
+	ready     chan struct{}
 }
 
 // Ready is closed once the vehicle listens on the bus: frames sent before
@@ -84,6 +87,7 @@ func New(cfg Config) (*Vehicle, error) {
 		ready:    make(chan struct{}),
 	}
 	v.http = newSession(v)
+	v.grpc = &grpcSession{v: v}
 	return v, nil
 }
 
@@ -194,6 +198,13 @@ func (v *Vehicle) onFrame(r canfile.Record) {
 		if changed {
 			v.logf("vehicle: VIN %s read from the bus", vin)
 		}
+	case f.ID == bench.IDBulkUpload:
+		b, err := bench.DecodeBulkUpload(f)
+		if err != nil {
+			v.logf("vehicle: %v", err)
+			return
+		}
+		v.request(dataRequest{trigger: bench.UploadTrigger{Trigger: 'c', RequestID: b.RequestID}, at: r.Time, bulk: int(b.SizeKiB) * 1024}, false)
 	case f.ID == bench.IDUploadTrigger:
 		t, err := bench.DecodeUploadTrigger(f)
 		if err != nil {
@@ -280,6 +291,9 @@ type dataRequest struct {
 	at       time.Time
 	periodic bool
 	epoch    uint64
+	// bulk, when positive, asks for a bulk file of that many bytes
+	// (bench.BulkUpload) instead of the CAN data.
+	bulk int
 }
 
 // request queues r unless the ignition forbids it (a trigger needs IG-ON;
@@ -351,6 +365,16 @@ func (v *Vehicle) upload(r dataRequest) {
 	pctx, epoch := v.power, v.epoch
 	v.mu.Unlock()
 	if r.epoch != epoch || !v.sessionReady(pctx) {
+		return
+	}
+	if r.bulk > 0 {
+		v.mu.Lock()
+		counter := v.counter
+		v.counter = (v.counter + 1) % 100
+		v.mu.Unlock()
+		// A bulk file (video, say) is not CAN data: when its retries are
+		// spent it is not kept.
+		v.deliver(pctx, uploadJob{name: v.fileName(r.at, counter, r.trigger), data: bench.BulkData(r.trigger.RequestID, r.bulk)})
 		return
 	}
 	v.mu.Lock()
