@@ -37,6 +37,7 @@ import (
 func init() {
 	registerQuirk(QuirkInfo{Name: "grpc-case-sensitive-content-type", Clause: "7.2.4.3", Breaks: "refuses a gRPC content-type in another letter case (Application/GRPC+Proto) with HTTP 415, as grpc-go does"})
 	registerQuirk(QuirkInfo{Name: "grpc-no-gzip", Clause: "Appendix 1 §1, 7.2.4", Breaks: "refuses gzip-compressed gRPC messages with UNIMPLEMENTED"})
+	registerQuirk(QuirkInfo{Name: "grpc-unimplemented", Clause: "7.2.4.4", Breaks: "answers every call of the given method (its :path) UNIMPLEMENTED, as a center without that service", Arg: "string"})
 	registerQuirk(QuirkInfo{Name: "grpc-unknown-method-http404", Clause: "7.2.4.5", Breaks: "answers a call of an unknown method with HTTP 404 and no grpc-status (a code outside Table 7-20)"})
 }
 
@@ -178,6 +179,8 @@ func (s *Server) serveGRPC(g *grpcFrontend, w http.ResponseWriter, r *http.Reque
 			a = Answer{Code: 13, Message: "request stream: " + rerr.Error(), By: "api"}
 		case s.apiQuirks.Has("grpc-no-gzip") && strings.EqualFold(r.Header.Get("grpc-encoding"), "gzip"):
 			a = Answer{Code: 12, Message: "grpc-encoding gzip is not supported", By: "api"}
+		case s.apiQuirks.HasValue("grpc-unimplemented", x.Path):
+			a = Answer{Code: 12, Message: "unknown service (quirk)", By: "api"}
 		case s.apiQuirks.Has("grpc-unknown-method-http404") && !s.knownGRPCPath(x.Path):
 			a = Answer{Status: http.StatusNotFound, Message: "no such method", By: "api"}
 		}

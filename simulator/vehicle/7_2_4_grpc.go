@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/spec"
 )
 
@@ -42,6 +43,12 @@ func init() {
 	registerUplink(UplinkGRPC, (*Vehicle).deliverGRPC)
 	registerCallUplink(UplinkGRPC, callUplink{api: (*Vehicle).grpcAPICall, download: (*Vehicle).grpcDownload})
 	encoding.RegisterCodec(quirkCodec{})
+	// +B OFF: the unit loses its connections with its power.
+	registerPowerLossHook(func(v *Vehicle) {
+		if v.ignitionIs(bench.BOff) {
+			v.grpc.close("+B OFF")
+		}
+	})
 
 	registerQuirk(QuirkInfo{Name: "grpc-retry", Clause: "7.2.4.5 Table 7-20", Breaks: "retries the given gRPC status code", Arg: "int"})
 	registerQuirk(QuirkInfo{Name: "grpc-no-retry", Clause: "7.2.4.5 Table 7-20", Breaks: "does not retry the given gRPC status code", Arg: "int"})
@@ -73,6 +80,12 @@ type callUplink struct {
 var callUplinks = map[string]callUplink{}
 
 func registerCallUplink(name string, u callUplink) { callUplinks[name] = u }
+
+func (v *Vehicle) ignitionIs(i bench.Ignition) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.ignition == i
+}
 
 // grpcTarget is the host:port of the center's gRPC port: Config.GRPCTarget,
 // or the center URL's host on port 9080 (Appendix 2).
