@@ -220,8 +220,22 @@ func (d dlService) Download(req *grpcpb.DIRequest, stream grpc.ServerStreamingSe
 			return err
 		}
 	}
+	// Linger before the end of the stream, so that a client that gives up
+	// after the first messages is seen resetting the stream rather than
+	// racing the center's END_STREAM.
+	t := time.NewTimer(downloadLinger)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
 	return nil
 }
+
+// downloadLinger is how long the center holds a download's end (wall
+// time); see Download.
+const downloadLinger = 25 * time.Millisecond
 
 // check the generated interfaces are implemented.
 var (

@@ -247,9 +247,12 @@ func (s *Server) serveGRPC(g *grpcFrontend, w http.ResponseWriter, r *http.Reque
 	out.AppStatus, out.RetryAfterSec, out.GoAway = app.AppStatus, app.RetryAfterSec, a.GoAway
 	if at.IsZero() {
 		at = time.Now()
-		if r.Context().Err() != nil {
-			x.Abandoned = true // the client reset the stream before the answer
-		}
+	}
+	// The answer's END_STREAM goes out when this handler returns: a
+	// request context ended before is the client's reset (or its
+	// connection's end) before the answer was complete.
+	if r.Context().Err() != nil {
+		x.Abandoned = true
 	}
 	s.Answered(x, out, at)
 }
