@@ -125,6 +125,9 @@ type canService struct {
 func (c canService) SendCans(stream grpc.ClientStreamingServer[grpcpb.CanRequest, grpcpb.CanResponse]) error {
 	ctx := stream.Context()
 	var data []byte
+	if c := callOf(ctx); c != nil {
+		data = make([]byte, 0, c.x.RawBodyLen)
+	}
 	var field string
 	for {
 		m, err := stream.Recv()
@@ -152,7 +155,7 @@ func (c canService) SendCans(stream grpc.ClientStreamingServer[grpcpb.CanRequest
 	if x == nil {
 		return status.Error(codes.Internal, errNoCall.Error())
 	}
-	c.s.store.Put(vin, "grpc:"+x.x.Key, data, x.x.ReceivedAt)
+	c.s.store.put(vin, "grpc:"+x.x.Key, data, x.x.ReceivedAt)
 	x.stamp(Answer{})
 	return stream.SendAndClose(&grpcpb.CanResponse{Status: &grpcpb.CanResponse_Status{Status: grpcpb.CanResponse_Status_OK}})
 }

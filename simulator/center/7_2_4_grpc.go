@@ -62,7 +62,10 @@ func (s *Server) StartGRPC(addr string) error {
 	if err != nil {
 		return err
 	}
-	g := &grpcFrontend{ln: ln, h2: &http2.Server{}, conns: map[net.Conn]bool{}}
+	g := &grpcFrontend{ln: ln, conns: map[net.Conn]bool{},
+		// Windows as large as grpc-go's own dynamic ones may grow (16 MB), so a
+		// streamed upload is not held to 1 MB in flight.
+		h2: &http2.Server{MaxUploadBufferPerConnection: 16 << 20, MaxUploadBufferPerStream: 16 << 20}}
 	g.srv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(int(s.cfg.MaxBodyBytes)),
 		grpc.MaxSendMsgSize(int(s.cfg.MaxBodyBytes)),
@@ -161,10 +164,11 @@ func (c *grpcCall) stamp(a Answer) {
 func (s *Server) serveGRPC(g *grpcFrontend, w http.ResponseWriter, r *http.Request, c net.Conn) {
 	x := s.NewExchange(ProtoGRPC, c)
 	x.Method, x.Path, x.Proto, x.Header = r.Method, r.URL.Path, r.Proto, r.Header.Clone()
-	raw, body, rerr := s.readGRPCRequest(r, x)
-	x.RawBodyLen, x.Body = len(raw), body
-	sum := sha256.Sum256(body)
-	x.Key = x.Path + " " + hex.EncodeToString(sum[:8])
+	replay, rawLen, digest, rerr := s.readGRPCRequest(r, x)
+	// The messages are not kept on the exchange (Body stays nil): a
+	// streamed upload may be 64 MB; Messages and the key describe them.
+	x.RawBodyLen = rawLen
+	x.Key = x.Path + " " + hex.EncodeToString(digest[:8])
 
 	ct := r.Header.Get("Content-Type")
 	if spec.IsGRPCContentType(ct) && !s.apiQuirks.Has("grpc-case-sensitive-content-type") {
@@ -229,7 +233,7 @@ func (s *Server) serveGRPC(g *grpcFrontend, w http.ResponseWriter, r *http.Reque
 
 	call := &grpcCall{x: x, decided: a}
 	r2 := r.WithContext(context.WithValue(r.Context(), grpcCallKey{}, call))
-	r2.Body = io.NopCloser(bytes.NewReader(raw))
+	r2.Body = io.NopCloser(replay)
 	rw := &grpcWriter{ResponseWriter: w}
 	g.srv.ServeHTTP(rw, r2)
 
@@ -288,42 +292,53 @@ func (w *grpcWriter) Flush() {
 // readGRPCRequest reads the whole request stream of a call, noting each
 // length-prefixed message on x as it arrives (7.2.4.1, PROTOCOL-HTTP2:
 // a compressed flag byte and a 4-byte big-endian length, then the
-// message). It returns the raw stream and the messages as serialized
-// (decompressed) one after the other. A stream that breaks the framing is
-// returned as far as it was read, with the error.
-func (s *Server) readGRPCRequest(r *http.Request, x *Exchange) (raw, body []byte, err error) {
+// message). It returns a reader that replays the stream as it came, its
+// length, and a digest of the messages as serialized (decompressed) one
+// after the other. A stream that breaks the framing is returned as far as
+// it was read, with the error.
+func (s *Server) readGRPCRequest(r *http.Request, x *Exchange) (replay io.Reader, rawLen int, digest []byte, err error) {
 	limit := s.cfg.MaxBodyBytes
-	var rawBuf, bodyBuf bytes.Buffer
+	var parts []io.Reader // prefix, payload, prefix, payload ... as on the wire
+	h := sha256.New()
 	enc := r.Header.Get("grpc-encoding")
-	hdr := make([]byte, 5)
+	defer func() {
+		replay, digest = io.MultiReader(parts...), h.Sum(nil)
+	}()
 	for {
+		hdr := make([]byte, 5)
 		if _, err := io.ReadFull(r.Body, hdr); err != nil {
 			if err == io.EOF {
-				return rawBuf.Bytes(), bodyBuf.Bytes(), nil
+				return nil, rawLen, nil, nil
 			}
-			return rawBuf.Bytes(), bodyBuf.Bytes(), fmt.Errorf("message prefix: %w", err)
+			return nil, rawLen, nil, fmt.Errorf("message prefix: %w", err)
 		}
-		rawBuf.Write(hdr)
+		parts = append(parts, bytes.NewReader(hdr))
+		rawLen += 5
 		n := binary.BigEndian.Uint32(hdr[1:])
-		if int64(n) > limit || int64(rawBuf.Len())+int64(n) > limit+5 {
-			return rawBuf.Bytes(), bodyBuf.Bytes(), fmt.Errorf("message of %d bytes: larger than the center accepts", n)
+		if int64(rawLen)+int64(n) > limit+5 {
+			return nil, rawLen, nil, fmt.Errorf("message of %d bytes: larger than the center accepts", n)
 		}
-		start := rawBuf.Len()
-		if _, err := io.CopyN(&rawBuf, r.Body, int64(n)); err != nil {
-			return rawBuf.Bytes(), bodyBuf.Bytes(), fmt.Errorf("message of %d bytes: %w", n, err)
+		payload := make([]byte, n)
+		got, err := io.ReadFull(r.Body, payload)
+		parts = append(parts, bytes.NewReader(payload[:got]))
+		rawLen += got
+		if err != nil {
+			return nil, rawLen, nil, fmt.Errorf("message of %d bytes: %w", n, err)
 		}
-		payload := rawBuf.Bytes()[start:]
 		m := Message{At: time.Now(), Len: int(n), Compressed: hdr[0]&1 == 1, Size: int(n)}
 		if m.Compressed && strings.EqualFold(enc, "gzip") {
-			if plain, derr := gunzip(payload, limit); derr == nil {
-				m.Size = len(plain)
-				payload = plain
+			if p, derr := gunzip(payload, limit); derr == nil {
+				m.Size = len(p)
+				payload = p
 			} else {
 				err = fmt.Errorf("message %d: gzip: %w", len(x.Messages)+1, derr)
 			}
 		}
-		bodyBuf.Write(payload)
+		h.Write(payload)
 		x.Messages = append(x.Messages, m)
+		if err != nil {
+			return nil, rawLen, nil, err
+		}
 	}
 }
 

@@ -88,8 +88,9 @@ type Message struct {
 
 // Exchange is one request as the center received it, in any protocol: an
 // HTTP request, a gRPC call, an MQTT packet that expects an answer. Body is
-// the request body (for HTTP after any Content-Encoding was removed);
-// RawBodyLen is its length on the wire. For gRPC, Method is "POST", Path
+// the request body (for HTTP after any Content-Encoding was removed; nil
+// for gRPC, whose messages Messages and Key describe); RawBodyLen is its
+// length on the wire. For gRPC, Method is "POST", Path
 // the full method (/CanService/SendCans), Header the request metadata; for
 // MQTT, Method is the packet type (CONNECT, PUBLISH, SUBSCRIBE, ...), Path
 // the topic, Header the properties.

@@ -32,6 +32,11 @@ func NewStore() *Store { return &Store{files: map[[2]string]*StoredFile{}} }
 
 // Put stores data under (vehicleID, name), replacing earlier content.
 func (s *Store) Put(vehicleID, name string, data []byte, at time.Time) {
+	s.put(vehicleID, name, append([]byte(nil), data...), at)
+}
+
+// put is Put of data the store may keep as it is (the caller's own copy).
+func (s *Store) put(vehicleID, name string, data []byte, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := [2]string{vehicleID, name}
@@ -40,7 +45,7 @@ func (s *Store) Put(vehicleID, name string, data []byte, at time.Time) {
 		f = &StoredFile{VehicleID: vehicleID, Name: name, First: at}
 		s.files[k] = f
 	}
-	f.Data = append([]byte(nil), data...)
+	f.Data = data
 	f.SHA256 = sha256.Sum256(data)
 	f.Last = at
 	f.Puts++
