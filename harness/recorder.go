@@ -60,6 +60,9 @@ type Attempt struct {
 	// when it went away, and Planned what the center would have answered.
 	Abandoned bool
 	Planned   int
+	// Malformed says what the center's HTTP stack refused in the request
+	// before any handler ran (center.Exchange.Malformed), "" otherwise.
+	Malformed string
 	// AppStatus and RetryAfterSec are the application status a gRPC answer
 	// with code 0 carried (1 RETRYAFTER, 2 BUSY; 0 OK).
 	AppStatus     int
@@ -90,6 +93,8 @@ type HandshakeFacts struct {
 	SNI         string
 	ClientCN    string
 	Err         string
+	// Alert is the TLS alert the center sent (center.HandshakeInfo.Alert).
+	Alert string
 }
 
 func factsOf(h center.HandshakeInfo) HandshakeFacts {
@@ -107,6 +112,7 @@ func factsOf(h center.HandshakeInfo) HandshakeFacts {
 	if h.Err != nil {
 		f.Err = h.Err.Error()
 	}
+	f.Alert = h.Alert
 	return f
 }
 
@@ -152,6 +158,7 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		BodyLen:      len(x.Body),
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
+		Malformed:    x.Malformed,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -244,12 +251,16 @@ func (a Attempt) Outcome() string {
 	case a.Abandoned:
 		return fmt.Sprintf("abandoned by the DUT after %s (the center would have answered %s)",
 			a.AnsweredAt.Sub(a.ReceivedAt).Round(time.Millisecond), a.answer(a.Planned))
+	case a.Malformed != "" && a.Dropped:
+		return "refused by the HTTP stack: " + a.Malformed
 	case a.Dropped:
 		return "connection dropped by the center"
 	case a.Reset:
 		return "stream reset by the center (RST_STREAM)"
 	case a.AnsweredAt.IsZero():
 		return "not answered yet"
+	case a.Malformed != "":
+		return a.answer(a.Status) + " by the HTTP stack: " + a.Malformed
 	}
 	return a.answer(a.Status)
 }

@@ -67,7 +67,7 @@ var _ = Describe("7.2.2.6 Retry while the center is away", func() {
 		// comes back. Each connection the DUT opens shows at the center as
 		// a connection with no handshake.
 		if run.Link == nil {
-			AddReportEntry("dead-link phase not run", "no fault proxy between the DUT and the center (a real DUT reaches the center directly)")
+			harness.PhaseNotRun("dead-link phase", "no fault proxy between the DUT and the center (a real DUT reaches the center directly)")
 			return
 		}
 		dead := time.Now()

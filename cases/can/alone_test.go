@@ -34,7 +34,7 @@ func TestVehicleStartedAloneHolds(t *testing.T) {
 			if c.quirk != "" {
 				q = []string{c.quirk}
 			}
-			r, err := harness.Start(harness.PreferHost(harness.HostNetns), harness.WithQuirks(q...))
+			r, err := harness.Start(harness.PreferHost(harness.HostNetns), harness.WithQuirks(q...), harness.WithSilentBus())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package tls_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -19,6 +20,13 @@ func quirkCases() []harness.QuirkCase {
 	}
 	for _, c := range serverAuthCases {
 		add(c.scenario.quirk, c.name)
+	}
+	// A vehicle that checks no name at all fails every server-identity
+	// spec (I-081), not only the one for another host's certificate.
+	for _, c := range serverAuthCases {
+		if c.scenario.variant == "cn-only" || c.scenario.variant == "wildcard" {
+			add("ignore-server-name", c.name)
+		}
 	}
 	for _, c := range ruleCases {
 		add(c.quirk, c.name)
@@ -47,6 +55,25 @@ func quirkCases() []harness.QuirkCase {
 // clause or row must catch it.
 func TestQuirks(t *testing.T) {
 	harness.RunQuirkSelfTest(t, "tls", quirkCases())
+}
+
+// variantCases pairs the reference center's variants (other choices the
+// clauses allow) with the specs that must pass under them.
+func variantCases() []harness.VariantCase {
+	var sni []string
+	for _, c := range centerRuleCases {
+		if c.clause == "7.1.1.1" && strings.Contains(c.name, "unknown server name") {
+			sni = append(sni, c.name)
+		}
+	}
+	return []harness.VariantCase{{Variant: harness.CenterQuirkPrefix + "refuse-unknown-sni", Specs: sni}}
+}
+
+// TestVariants proves that the specs pass every conformant choice a clause
+// leaves open: each variant of the reference simulators runs the specs of
+// its clause, which must pass.
+func TestVariants(t *testing.T) {
+	harness.RunVariantSelfTest(t, "tls", variantCases())
 }
 
 // TestSpecNames dry-runs the suite: every name cites its clause, once.

@@ -27,23 +27,23 @@ import (
 	"github.com/icoc-dev/icoc/spec/grpcpb"
 )
 
-// exchanges records every exchange and its answer.
-type exchanges struct {
+// grpcExchanges records every exchange and its answer.
+type grpcExchanges struct {
 	HookBase
 	mu  sync.Mutex
 	xs  []*Exchange
 	ans map[uint64]Answer
 }
 
-func (e *exchanges) ID() string            { return "test-exchanges" }
-func (e *exchanges) Provides(v Event) bool { return v == OnRequest || v == OnAnswer }
-func (e *exchanges) OnRequest(x *Exchange) Answer {
+func (e *grpcExchanges) ID() string            { return "test-grpcExchanges" }
+func (e *grpcExchanges) Provides(v Event) bool { return v == OnRequest || v == OnAnswer }
+func (e *grpcExchanges) OnRequest(x *Exchange) Answer {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.xs = append(e.xs, x)
 	return Answer{}
 }
-func (e *exchanges) OnAnswer(x *Exchange, a Answer, _ time.Time) {
+func (e *grpcExchanges) OnAnswer(x *Exchange, a Answer, _ time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ans == nil {
@@ -51,14 +51,14 @@ func (e *exchanges) OnAnswer(x *Exchange, a Answer, _ time.Time) {
 	}
 	e.ans[x.Seq] = a
 }
-func (e *exchanges) last() (*Exchange, Answer) {
+func (e *grpcExchanges) last() (*Exchange, Answer) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	x := e.xs[len(e.xs)-1]
 	return x, e.ans[x.Seq]
 }
 
-func startGRPCCenter(t *testing.T, quirks ...string) (*Server, *exchanges, *FaultPlan) {
+func startGRPCCenter(t *testing.T, quirks ...string) (*Server, *grpcExchanges, *FaultPlan) {
 	t.Helper()
 	cfg := NewDefaultConfig()
 	cfg.CertFile = pki.Path(pki.CenterECDSA.ChainFile())
@@ -70,7 +70,7 @@ func startGRPCCenter(t *testing.T, quirks ...string) (*Server, *exchanges, *Faul
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, plan := &exchanges{}, NewFaultPlan()
+	rec, plan := &grpcExchanges{}, NewFaultPlan()
 	s.AddHook(rec)
 	s.AddHook(plan)
 	if err := s.Start(); err != nil {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/icoc-dev/icoc/spec"
 )
 
 // Config is everything the reference center needs to run. The zero value is
@@ -31,6 +33,10 @@ type Config struct {
 	// (7.2.4; Appendix 2: 9080 on a bench; port 0 picks a free port),
 	// served with the same TLS configuration and hooks; empty: no gRPC.
 	GRPCAddr string `yaml:"grpc_addr"`
+	// Spec holds the register's readings the center applies where it reads
+	// one (the file-name rules of Appendix 1 §2: triggers, invalid request
+	// ID); VehicleIDHeader and VehicleIDLength are set on their own.
+	Spec spec.Options `yaml:"spec"`
 	// ALPN is the application protocols offered (RFC 7301), most preferred
 	// first; Server.SetALPN changes it while serving.
 	ALPN []string `yaml:"alpn"`
@@ -54,6 +60,7 @@ func NewDefaultConfig() Config {
 		Addr:             "127.0.0.1:0",
 		VehicleIDHeader:  "vehicle_id",
 		VehicleIDLength:  17,
+		Spec:             spec.DefaultOptions(),
 		ALPN:             []string{"h2", "http/1.1"},
 		TLS:              DefaultTLSPolicy(),
 		HandshakeTimeout: 10 * time.Second,
@@ -86,6 +93,9 @@ func (c Config) Validate() error {
 	}
 	if c.VehicleIDLength <= 0 {
 		errs = append(errs, fmt.Errorf("vehicle_id_length: %d is not positive", c.VehicleIDLength))
+	}
+	if err := c.Spec.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("spec: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -59,7 +59,7 @@ func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
 	if x.grpcSend != nil {
 		return v.grpcExchange(ctx, x)
 	}
-	rule, ok := spec.RetryRuleFor(x.ruleID)
+	rule, ok := v.doc.RetryRuleFor(x.ruleID)
 	if !ok {
 		v.logf("vehicle: no retry rule %q in spec; not retrying", x.ruleID)
 	}
@@ -112,7 +112,7 @@ func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
 		}
 		// 7.2.2.5: after timeouts the retransmission interval is extended
 		// to spread the load on the center (I-016).
-		if !v.sleep(ctx, spec.RetransmissionInterval(interval, timeouts)) {
+		if !v.sleep(ctx, v.doc.RetransmissionInterval(interval, timeouts)) {
 			return false
 		}
 	}
@@ -121,7 +121,7 @@ func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
 // retryable says whether status is retried: Table 7-8, as the quirks bend it.
 // 567 and 568 also silence the vehicle.
 func (v *Vehicle) retryable(status int) bool {
-	row, known := spec.HTTPStatusFor(status)
+	row, known := v.doc.HTTPStatusFor(status)
 	switch row.Silence {
 	case spec.SilenceUntilIGOn:
 		if !v.quirks.Has("ignore-567") {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-
-	"github.com/icoc-dev/icoc/spec"
 )
 
 func init() {
@@ -38,7 +36,7 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 		body[len(body)-1] ^= 0xFF
 	}
 	gzipped := false
-	if len(body) >= v.quirks.Int("gzip-threshold", spec.GzipThreshold) {
+	if len(body) >= v.quirks.Int("gzip-threshold", v.doc.Options.GzipThresholdBytes) {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
 		_, _ = zw.Write(body)

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/icoc-dev/icoc/spec"
 	"github.com/icoc-dev/icoc/spec/grpcpb"
 )
 
@@ -31,7 +30,7 @@ const pushMethod = "/service.push.PushService/GetPushNotifications"
 // responseTimeout is how long the vehicle waits for an answer once its
 // request is sent (7.2.2.5 by I-110; quirk response-timeout).
 func (v *Vehicle) responseTimeout() time.Duration {
-	return v.cfg.wall(time.Duration(v.quirks.Int("response-timeout", int(spec.HTTPResponseTimeout/time.Second))) * time.Second)
+	return v.cfg.wall(time.Duration(v.quirks.Int("response-timeout", int(v.doc.HTTPResponseTimeout()/time.Second))) * time.Second)
 }
 
 // sendCans makes one SendCans call (7.2.4.4.1): the data in messages of
@@ -43,7 +42,7 @@ func (v *Vehicle) sendCans(ctx context.Context, data []byte) grpcResult {
 	if err != nil {
 		return grpcResult{code: 14, msg: err.Error()}
 	}
-	split := v.quirks.Int("grpc-split", spec.GRPCRulesOf().SplitSizeBytes)
+	split := v.quirks.Int("grpc-split", v.doc.GRPC.SplitSizeBytes)
 	var msgs []*grpcpb.CanRequest
 	largest := 0
 	for off := 0; off == 0 || off < len(data); off += split {

@@ -225,7 +225,7 @@ func (dialledTLS) OverrideServerName(string) error { return nil }
 func (v *Vehicle) outgoing(ctx context.Context, method string) context.Context {
 	noVID := v.quirks.Has("grpc-no-vehicle-id") || (method == pushMethod && v.quirks.Has("grpc-push-no-vehicle-id"))
 	if !noVID {
-		ctx = metadata.AppendToOutgoingContext(ctx, spec.All().GRPC.VehicleIDMetadata.Key, v.VIN())
+		ctx = metadata.AppendToOutgoingContext(ctx, v.doc.GRPC.VehicleIDMetadata.Key, v.VIN())
 	}
 	if v.quirks.Has("grpc-no-cookie") {
 		return ctx
@@ -301,7 +301,7 @@ func (s *cookieStream) RecvMsg(m any) error {
 // bytes goes compressed: from the 2048-byte threshold (I-107, quirk
 // gzip-threshold) or always (variant grpc-gzip-small).
 func (v *Vehicle) compress(n int) bool {
-	return v.quirks.Has("grpc-gzip-small") || n >= v.quirks.Int("gzip-threshold", spec.GzipThreshold)
+	return v.quirks.Has("grpc-gzip-small") || n >= v.quirks.Int("gzip-threshold", v.doc.Options.GzipThresholdBytes)
 }
 
 func compressor(on bool) []grpc.CallOption {
@@ -331,7 +331,7 @@ type grpcResult struct {
 // settled (done, or refused with a code that is not retried); false means
 // the retries were spent or ctx ended.
 func (v *Vehicle) grpcExchange(ctx context.Context, x exchange) bool {
-	rule, _ := spec.RetryRuleFor(x.ruleID)
+	rule, _ := v.doc.RetryRuleFor(x.ruleID)
 	retries := v.quirks.Int("retries", rule.Retries)
 	if !rule.Applicable {
 		retries = v.quirks.Int("download-retries", 0)
@@ -410,7 +410,7 @@ func (v *Vehicle) grpcRetryable(code int) bool {
 	case v.quirks.HasValue("grpc-retry", c):
 		return true
 	}
-	row, ok := spec.GRPCStatusFor(code)
+	row, ok := v.doc.GRPCStatusFor(code)
 	return ok && row.Retry
 }
 

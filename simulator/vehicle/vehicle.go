@@ -27,6 +27,7 @@ func init() {
 // network.
 type Vehicle struct {
 	cfg    Config
+	doc    spec.Document // the spec under cfg.Spec
 	quirks Quirks
 	tls    *tls.Config
 	base   *url.URL
@@ -71,6 +72,10 @@ func New(cfg Config) (*Vehicle, error) {
 		return nil, fmt.Errorf("vehicle config: %w", err)
 	}
 	q, _ := ParseQuirks(cfg.Quirks)
+	doc, err := spec.Resolve(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("vehicle config: spec: %w", err)
+	}
 	base, _ := url.Parse(cfg.CenterURL)
 	tc, err := tlsConfig(cfg, base.Hostname())
 	if err != nil {
@@ -78,6 +83,7 @@ func New(cfg Config) (*Vehicle, error) {
 	}
 	v := &Vehicle{
 		cfg:      cfg,
+		doc:      doc,
 		quirks:   q,
 		base:     base,
 		tls:      tc,
@@ -416,7 +422,7 @@ func (v *Vehicle) upload(r dataRequest) {
 	// The next upload comes no sooner than one retry interval after the
 	// last retry (7.2.2.6), however much data waits meanwhile.
 	hold := time.Minute
-	if rule, ok := spec.RetryRuleFor("upload-non-realtime"); ok {
+	if rule, ok := v.doc.RetryRuleFor("upload-non-realtime"); ok {
 		hold = rule.Interval
 	}
 	v.sleep(pctx, hold)
