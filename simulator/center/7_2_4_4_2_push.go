@@ -9,7 +9,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/icoc-dev/icoc/spec"
 	"github.com/icoc-dev/icoc/spec/grpcpb"
 )
 
@@ -140,7 +139,7 @@ func (s *Server) GRPCPushConnected(vin string) bool {
 // notification whose app_data is 2048 bytes or more is refused (Table 7-15:
 // "It shall be less than 2048 bytes"). r nil with end ends the stream.
 func (s *Server) GRPCPush(ctx context.Context, vin string, r *grpcpb.Response, end bool) error {
-	if n := len(r.GetMsgNotification().GetAppData()); n > spec.GRPCRulesOf().AppDataMaxBytes {
+	if n := len(r.GetMsgNotification().GetAppData()); n > grpcRules.AppDataMaxBytes {
 		return fmt.Errorf("push app_data of %d bytes: Table 7-15 allows less than 2048", n)
 	}
 	g := s.grpcFront()

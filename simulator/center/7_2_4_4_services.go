@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/icoc-dev/icoc/spec"
 	"github.com/icoc-dev/icoc/spec/grpcpb"
 )
 
@@ -61,7 +60,7 @@ func appAnswer(resp any) Answer {
 // (I-108). It returns the VIN.
 func (s *Server) checkVehicleIDMD(ctx context.Context, field string) (string, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	vids := md.Get(spec.All().GRPC.VehicleIDMetadata.Key)
+	vids := md.Get(grpcRules.VehicleIDMetadata.Key)
 	if s.apiQuirks.Has("grpc-no-vehicle-id-check") {
 		if len(vids) > 0 {
 			return vids[0], nil
@@ -216,7 +215,7 @@ func (d dlService) Download(req *grpcpb.DIRequest, stream grpc.ServerStreamingSe
 	if acceptsGzip(ctx) {
 		_ = grpc.SetSendCompressor(ctx, "gzip")
 	}
-	split := spec.GRPCRulesOf().SplitSizeBytes
+	split := grpcRules.SplitSizeBytes
 	for off := 0; off == 0 || off < len(data); off += split {
 		chunk := data[off:min(off+split, len(data))]
 		if err := stream.Send(&grpcpb.DIResponse{Status: &grpcpb.DIResponse_Status{Status: grpcpb.DIResponse_Status_OK, Data: chunk}}); err != nil {

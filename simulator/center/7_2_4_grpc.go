@@ -41,6 +41,9 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "grpc-unknown-method-http404", Clause: "7.2.4.5", Breaks: "answers a call of an unknown method with HTTP 404 and no grpc-status (a code outside Table 7-20)"})
 }
 
+// grpcRules are the gRPC rules of 7.2.4, read once (spec hands out copies).
+var grpcRules = spec.GRPCRulesOf()
+
 // GRPCALPN is the only protocol the gRPC port offers in ALPN.
 const GRPCALPN = "h2"
 
@@ -344,7 +347,7 @@ func (s *Server) readGRPCRequest(r *http.Request, x *Exchange) (replay io.Reader
 
 // knownGRPCPath reports whether path is a method the center serves.
 func (s *Server) knownGRPCPath(path string) bool {
-	for _, sv := range spec.GRPCRulesOf().Services {
+	for _, sv := range grpcRules.Services {
 		if sv.Path == path {
 			return true
 		}
