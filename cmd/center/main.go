@@ -284,5 +284,9 @@ func (h *logHook) OnHandshake(i center.HandshakeInfo) {
 }
 
 func (h *logHook) OnAnswer(x *center.Exchange, a center.Answer, _ time.Time) {
+	if x.Protocol == center.ProtoGRPC {
+		h.logf("conn %d: gRPC %s (%d message(s), %d bytes) -> HTTP %d, grpc-status %d, status %d by %s", x.Conn.ID, x.Path, len(x.Messages), x.RawBodyLen, a.Status, a.Code, a.AppStatus, a.By)
+		return
+	}
 	h.logf("conn %d: %s %s (%d bytes) -> %d by %s", x.Conn.ID, x.Method, x.Path, len(x.Body), a.Status, a.By)
 }
