@@ -117,6 +117,29 @@ func statusSpec(ctx SpecContext, c statusCase) {
 	Expect(attempts).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: c.retries(), Interval: c.rule.Interval, Tolerance: tol, Clock: run.Clock}))
 }
 
+var raw503Name = harness.SpecName("7.2.4.5 T7-20 14", "gRPC real-time upload answered HTTP 503 without grpc-status (a proxy's answer) is retried as UNAVAILABLE, 2 times, 3s apart (I-112)")
+
+// Table 7-20: "14 UNAVAILABLE 503 Service Unavailable Yes"; register I-112:
+// an answer without grpc-status is read by gRPC's HTTP-to-status mapping
+// (503: UNAVAILABLE), then by the table.
+var _ = Describe("Table 7-20 and an answer without grpc-status", func() {
+	It(raw503Name, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+		requireVehicle("data-upload")
+		rule, _ := spec.RetryRuleFor("upload-realtime")
+		req := harness.Requirement{Clause: "7.2.4.5 Table 7-20 row 14 UNAVAILABLE (503, Retry Yes); 7.2.2.6 upload-realtime (I-112)",
+			Rule: "14 UNAVAILABLE, HTTP Mapping 503 Service Unavailable: Retry Yes. Real-time response required: number of retries 2, retry interval 3sec."}
+		run.Faults.Set(center.Fault{Times: -1, Protocol: center.ProtoGRPC, PathPrefix: canPath, Status: 503, Message: "fault plan: a proxy's 503"})
+		t0 := triggerUpload(ctx, true)
+		keep := onPath(t0, canPath)
+		first := waitCalls(req, keep, 1, 20*time.Second, "a SendCans call after the CAN trigger")[0]
+		tol := run.Profile.Tolerance
+		run.Wait(ctx, time.Duration(rule.Retries+1)*(rule.Interval+tol.Allowed(rule.Interval))+2*time.Second-run.Clock.Spec(time.Since(first.Start())))
+		got := run.Recorder.Attempts(keep)
+		AddReportEntry("icoc.timeline", harness.Timeline(got, run.Clock), ReportEntryVisibilityFailureOrVerbose)
+		Expect(got).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: rule.Retries, Interval: rule.Interval, Tolerance: tol, Clock: run.Clock}))
+	})
+})
+
 func ruleText(c statusCase) string {
 	if !c.row.Retry {
 		return fmt.Sprintf("%d %s: Retry No. If the error is caused by a client-side specification, no retry is performed.", c.row.Code, c.row.Name)
@@ -146,7 +169,11 @@ func statusQuirks() []harness.QuirkCase {
 			q = fmt.Sprintf("grpc-no-retry=%d", row.Code)
 		}
 		code := row.Code
-		cases = append(cases, harness.QuirkCase{Quirk: q, Specs: names(func(c statusCase) bool { return c.row.Code == code })})
+		specs := names(func(c statusCase) bool { return c.row.Code == code })
+		if code == 14 {
+			specs = append(specs, raw503Name)
+		}
+		cases = append(cases, harness.QuirkCase{Quirk: q, Specs: specs})
 	}
 	unavailable := func(c statusCase) bool { return c.row.Code == 14 }
 	return append(cases,

@@ -12,6 +12,13 @@ import (
 // answer the next Times matching exchanges (Times < 0: every one until the
 // plan is reset) with Status (HTTP) or Code (gRPC, MQTT), or stall them for
 // Stall (wall time), or drop the connection.
+//
+// For gRPC (Protocol ProtoGRPC, PathPrefix a method such as
+// /CanService/SendCans): Code answers with that grpc-status; AppStatus with
+// code 0 and that application status; Status (not 0 or 200) with a raw
+// HTTP status and no grpc-status; Reset with RST_STREAM; Drop by closing
+// the connection. A step with none of these lets the service answer, with
+// the step's Header (a set-cookie, say), Stall and GoAway applied.
 type Fault struct {
 	// Times is how many exchanges this step answers; negative means all.
 	Times int
