@@ -66,12 +66,21 @@ func ParseHost(s string) (Host, error) {
 type Option func(*startOptions)
 
 type startOptions struct {
-	push      bool
-	uplink    string
-	host      Host
-	quirks    []string
-	quirksSet bool
-	silentBus bool
+	push       bool
+	uplink     string
+	host       Host
+	quirks     []string
+	quirksSet  bool
+	silentBus  bool
+	afterStart []func(*Run) error
+}
+
+// AfterStart runs f once the run has started (center, bus, simulators),
+// before the suite's first spec; an error aborts the start. A protocol's
+// package uses it to start its own side of the run (harness/exve) and
+// registers its clean-up with Run.AtStop.
+func AfterStart(f func(*Run) error) Option {
+	return func(o *startOptions) { o.afterStart = append(o.afterStart, f) }
 }
 
 // WithSilentBus makes Start broadcast nothing, neither the ignition state

@@ -18,18 +18,20 @@ func (l Label) String() string { return l.name }
 
 // allowedLabels is the frozen registry: every label any spec may carry.
 var allowedLabels = map[string]string{
-	"protocol:tls":     "TLS 1.3 (7.1.1)",
-	"protocol:http1":   "HTTP/1.1 (7.2.2)",
-	"protocol:http2":   "HTTP/2 (7.2.3)",
-	"protocol:grpc":    "gRPC (7.2.4)",
-	"protocol:mqtt":    "MQTT v5 (7.2.5)",
-	"protocol:can":     "CAN bus (bench)",
-	"protocol:exve":    "ISO 20078-2 ExVe",
-	"protocol:viss":    "W3C/COVESA VISS",
-	"role:vehicle-dut": "the DUT is the vehicle; the harness plays the center",
-	"role:center-dut":  "the DUT is the center; the harness plays the vehicle",
-	"duration:slow":    "covers more than a minute of spec time",
-	"hardware":         "needs a real bus or device (SocketCAN, a DCM)",
+	"protocol:tls":             "TLS 1.3 (7.1.1)",
+	"protocol:http1":           "HTTP/1.1 (7.2.2)",
+	"protocol:http2":           "HTTP/2 (7.2.3)",
+	"protocol:grpc":            "gRPC (7.2.4)",
+	"protocol:mqtt":            "MQTT v5 (7.2.5)",
+	"protocol:can":             "CAN bus (bench)",
+	"protocol:exve":            "ISO 20078-2 ExVe",
+	"protocol:viss":            "W3C/COVESA VISS",
+	"role:vehicle-dut":         "the DUT is the vehicle; the harness plays the center",
+	"role:center-dut":          "the DUT is the center; the harness plays the vehicle",
+	"role:offering-party-dut":  "the DUT is an ExVe offering party; the harness plays the accessing party",
+	"role:accessing-party-dut": "the DUT is an ExVe accessing party; the harness plays the offering party",
+	"duration:slow":            "covers more than a minute of spec time",
+	"hardware":                 "needs a real bus or device (SocketCAN, a DCM)",
 }
 
 func label(name string) Label {
@@ -47,12 +49,16 @@ var (
 	GRPC  = label("protocol:grpc")
 	MQTT  = label("protocol:mqtt")
 	CAN   = label("protocol:can")
+	EXVE  = label("protocol:exve")
 )
 
 // Roles of the DUT a spec applies to.
 var (
 	VehicleDUT = label("role:vehicle-dut")
 	CenterDUT  = label("role:center-dut")
+	// OfferingPartyDUT and AccessingPartyDUT are the ISO 20078-2 roles.
+	OfferingPartyDUT  = label("role:offering-party-dut")
+	AccessingPartyDUT = label("role:accessing-party-dut")
 )
 
 // Slow marks a spec that covers more than a minute of spec time.
@@ -83,8 +89,10 @@ func AllowedLabels() map[string]string {
 }
 
 // idPattern is what a spec ID looks like: a clause (7.2.2.4, A1.2) and
-// optionally a table row (T7-8 503, T7-4 A).
-var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$`)
+// optionally a table row (T7-8 503, T7-4 A); or, for another standard,
+// its number and a requirement ID or clause (20078-2 REQ_04_12_03,
+// 20078-2 4.1.2).
+var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$|^20078-2 (REQ_\d\d_\d\d_\d\d|\d+(\.\d+)*)$`)
 
 // FormatName builds "[id] text" without registering it (for tables that
 // refer to specs by name, such as the quirk self-test's); an ID that is not

@@ -51,6 +51,8 @@ type Profile struct {
 	// keys left out keep the register's default. Run.Spec is the spec
 	// resolved with them, and a simulated vehicle or center reads them.
 	Spec spec.Options `yaml:"spec"`
+	// ExVe is the ISO 20078-2 part (profile_exve.go).
+	ExVe ExVeConfig `yaml:"exve"`
 
 	lines map[string]int // field path -> line in the source
 }
@@ -59,7 +61,8 @@ type Profile struct {
 type DUT struct {
 	Name     string `yaml:"name"`
 	Firmware string `yaml:"firmware"`
-	// Roles holds "vehicle" and/or "center".
+	// Roles holds "vehicle", "center", "offering-party" and/or
+	// "accessing-party" (ISO 20078-2).
 	Roles []string `yaml:"roles"`
 	// Simulated means the harness starts the reference simulator for each
 	// role itself.
@@ -249,7 +252,8 @@ func LoadProfile(path string) (*Profile, error) {
 	}
 	p.Source = source
 	p.lines = fieldLines(data)
-	for _, f := range []*string{&p.Bench.DBC, &p.DUT.CertFile, &p.DUT.KeyFile, &p.DUT.RootCAFile, &p.Center.CertFile, &p.Center.KeyFile, &p.Center.ClientCAFile} {
+	for _, f := range []*string{&p.Bench.DBC, &p.DUT.CertFile, &p.DUT.KeyFile, &p.DUT.RootCAFile, &p.Center.CertFile, &p.Center.KeyFile, &p.Center.ClientCAFile,
+		&p.ExVe.RootCAFile, &p.ExVe.Catalogue} {
 		if *f != "" && !filepath.IsAbs(*f) {
 			*f = filepath.Join(base, *f)
 		}
@@ -271,11 +275,11 @@ func (p *Profile) validate() error {
 		return bad("name", "not set")
 	}
 	if len(p.DUT.Roles) == 0 {
-		return bad("dut.roles", "not set: want vehicle and/or center")
+		return bad("dut.roles", "not set: want vehicle, center, offering-party and/or accessing-party")
 	}
 	for _, r := range p.DUT.Roles {
-		if r != "vehicle" && r != "center" {
-			return bad("dut.roles", "%q is not a role: want vehicle or center", r)
+		if r != "vehicle" && r != "center" && r != RoleOfferingParty && r != RoleAccessingParty {
+			return bad("dut.roles", "%q is not a role: want vehicle, center, offering-party or accessing-party", r)
 		}
 	}
 	if _, err := ParseHost(string(p.DUT.Host)); err != nil {
@@ -352,6 +356,9 @@ func (p *Profile) validate() error {
 		if _, err := os.Stat(f.path); err != nil {
 			return bad(f.field, "%s", unwrapPathError(err))
 		}
+	}
+	if err := p.validateExVe(bad); err != nil {
+		return err
 	}
 	if err := p.Spec.Validate(); err != nil {
 		var fe *spec.FieldError

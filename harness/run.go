@@ -80,6 +80,7 @@ type Run struct {
 
 	emulator *bus.Emulator
 	host     hostState
+	atStop   []func()
 	cancel   context.CancelFunc
 	vehErr   chan error
 }
@@ -120,7 +121,21 @@ func Start(opts ...Option) (*Run, error) {
 		r.Stop()
 		return nil, err
 	}
+	for _, f := range o.afterStart {
+		if err := f(r); err != nil {
+			r.Stop()
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// AtStop registers f to run when the run stops, before the simulators,
+// the bus and the center are stopped (last registered, first run).
+func (r *Run) AtStop(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.atStop = append(r.atStop, f)
 }
 
 func (r *Run) logf(format string, args ...any) {
@@ -259,6 +274,13 @@ func (r *Run) SetVINBroadcast(on bool) error {
 
 // Stop ends the simulators, the bus and the center. Safe to call twice.
 func (r *Run) Stop() {
+	r.mu.Lock()
+	fs := r.atStop
+	r.atStop = nil
+	r.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 	if r.cancel != nil {
 		r.cancel()
 	}

@@ -5,8 +5,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/icoc-dev/icoc/fixtures/pki"
 	"github.com/icoc-dev/icoc/harness/dns"
@@ -25,7 +23,7 @@ func splitQuirks(all []string) (veh, cen []string) {
 	for _, q := range all {
 		if c, ok := strings.CutPrefix(q, CenterQuirkPrefix); ok {
 			cen = append(cen, c)
-		} else {
+		} else if owned, _ := ownedQuirk(q); !owned {
 			veh = append(veh, q)
 		}
 	}
@@ -40,8 +38,6 @@ type TLSRun struct {
 	// Revocation is the harness's CDP and OCSP responder (crl.icoc.test,
 	// ocsp.icoc.test). Nil when the harness does not play the center.
 	Revocation *center.RevocationServer
-	// Log records what the harness's center saw at the TLS layer.
-	Log *TLSLog
 	// DNS is the DNS server the DUT resolves the CDP/OCSP hosts with; it
 	// answers crl.icoc.test and ocsp.icoc.test with the loopback address
 	// of Revocation (whose port the DUT is told).
@@ -82,96 +78,15 @@ func (t *TLSRun) RevocationPort() int {
 	return n
 }
 
-// TLSLog is a center hook that records connections, ClientHellos and
-// handshakes with their times (wall). Safe for concurrent use.
-type TLSLog struct {
-	center.HookBase
-	mu         sync.Mutex
-	conns      []center.ConnInfo
-	hellos     []center.ClientHello
-	handshakes []center.HandshakeInfo
-}
-
-// ID returns "tls-log".
-func (l *TLSLog) ID() string { return "tls-log" }
-
-// Provides returns true for connections and handshakes.
-func (l *TLSLog) Provides(e center.Event) bool {
-	return e == center.OnConnect || e == center.OnHandshake
-}
-
-// OnConnect records the connection.
-func (l *TLSLog) OnConnect(c center.ConnInfo) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.conns = append(l.conns, c)
-}
-
-// OnHandshake records the handshake.
-func (l *TLSLog) OnHandshake(h center.HandshakeInfo) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.handshakes = append(l.handshakes, h)
-}
-
-// OnClientHello records a ClientHello (registered with
-// center.Server.OnClientHello).
-func (l *TLSLog) OnClientHello(h center.ClientHello) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.hellos = append(l.hellos, h)
-}
-
-// Connections returns the connections accepted at or after since.
-func (l *TLSLog) Connections(since time.Time) []center.ConnInfo {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []center.ConnInfo
-	for _, c := range l.conns {
-		if !c.AcceptedAt.Before(since) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// Handshakes returns the handshakes (good and bad) on connections accepted
-// at or after since, in the order they ended.
-func (l *TLSLog) Handshakes(since time.Time) []center.HandshakeInfo {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []center.HandshakeInfo
-	for _, h := range l.handshakes {
-		if !h.Conn.AcceptedAt.Before(since) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// ClientHellos returns the ClientHellos received at or after since.
-func (l *TLSLog) ClientHellos(since time.Time) []center.ClientHello {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []center.ClientHello
-	for _, h := range l.hellos {
-		if !h.At.Before(since) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
 // startTLS starts the TLS side of the run once the harness's center runs:
-// the log hook and, when the harness plays the center, its CDP/OCSP
-// responder from the test PKI.
+// the recorder hears every ClientHello and, when the harness plays the
+// center, its CDP/OCSP responder from the test PKI runs.
 func (r *Run) startTLS() error {
 	cc := r.Profile.Center
-	t := &TLSRun{Log: &TLSLog{}, addr: net.ParseIP(cc.HarnessAddress), names: []string{CRLHost, OCSPHost, cc.Host}}
+	t := &TLSRun{addr: net.ParseIP(cc.HarnessAddress), names: []string{CRLHost, OCSPHost, cc.Host}}
 	r.TLS = t
 	if r.Center != nil {
-		r.Center.AddHook(t.Log)
-		r.Center.OnClientHello(t.Log.OnClientHello)
+		r.Center.OnClientHello(r.Recorder.OnClientHello)
 		r.Center.SetClientResponseTimeout(0)
 	}
 	addr := r.Profile.Center.RevocationListen

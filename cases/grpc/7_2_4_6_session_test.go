@@ -59,7 +59,7 @@ var _ = Describe("7.2.4.6 Session management", func() {
 		waitCalls(req, onPath(t0, apiPath), 2, 20*time.Second, "the API call and its retry after RST_STREAM")
 		calls := waitAnswered(req, onPath(t0, apiPath), 20*time.Second)
 		run.Wait(ctx, 2*time.Second)
-		now := run.Recorder.Attempts(func(a harness.Attempt) bool { return a.Seq == push.Seq })
+		now := run.Recorder.Attempts(func(a harness.Attempt) bool { return a.Seq == push.Seq && a.Path == pushPath })
 		all := append(calls, now...)
 		if len(now) != 1 || !now[0].AnsweredAt.IsZero() {
 			fail(req, "the push stream still open after the API call's stream was reset", "\n%s", harness.Timeline(all, run.Clock))
@@ -103,7 +103,7 @@ var _ = Describe("7.2.4.6 Session management", func() {
 		run.Wait(ctx, 2*time.Second)
 		triggerUpload(ctx, true)
 		run.Wait(ctx, 15*time.Second)
-		if conns := run.TLS.Log.Connections(since); len(conns) > 0 {
+		if conns := run.Recorder.Connections(since); len(conns) > 0 {
 			fail(req, "no connection to the center before the VIN is on the bus", "%d connection(s), the first from %s at %s; calls:\n%s",
 				len(conns), conns[0].RemoteAddr, conns[0].AcceptedAt.Format(time.StampMilli), harness.Timeline(run.Recorder.Attempts(onPath(since, canPath, pushPath, apiPath)), run.Clock))
 		}

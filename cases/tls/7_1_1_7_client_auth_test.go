@@ -51,7 +51,7 @@ func expectRefused(req harness.Requirement, v harness.CenterVisit) {
 // interval, and the refusal.
 func ocspRetries(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 	expectRefused(req, v)
-	expectAttempts(req, "OCSP requests about the client certificate", fetchSpans(ocspFetches(t0)), row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "OCSP requests about the client certificate", harness.FetchAttempts(ocspFetches(t0)), row.RetryCount, row.RetryInterval())
 }
 
 var good = harness.Identity(pki.Vehicle, false)
@@ -69,11 +69,7 @@ func refusedNoOCSP(req harness.Requirement, _ spec.TLSScenario, t0 time.Time, v 
 func clientAuthScenariosG(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 	expectRefused(req, v)
 	qs := run.TLS.DNS.Queries(harness.OCSPHost, t0)
-	ss := make([]span, len(qs))
-	for i, q := range qs {
-		ss[i] = span{q.At, q.At.Add(run.Clock.Wall(row.Timeout()))}
-	}
-	expectAttempts(req, "DNS queries for "+harness.OCSPHost, ss, row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "DNS queries for "+harness.OCSPHost, queryAttempts(qs, row.Timeout()), row.RetryCount, row.RetryInterval())
 }
 
 var clientAuthScenarios = map[string][]clientAuthScenario{

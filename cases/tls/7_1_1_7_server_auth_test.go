@@ -40,14 +40,14 @@ const crlPath = "/intermediate.crl"
 // handshake: one handshake, refused, no application data.
 func noDataOnly(req harness.Requirement, _ spec.TLSScenario, t0 time.Time) {
 	expectNoAppData(req, t0)
-	expectAttempts(req, "TLS handshakes", handshakeSpans(handshakes(t0)), 0, 0)
+	expectAttempts(req, "TLS handshakes", harness.HandshakeAttempts(handshakes(t0)), 0, 0)
 }
 
 // fetchRetries judges the CDP fetches against the row's retry count and
 // interval, and that no application data followed.
 func fetchRetries(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 	expectNoAppData(req, t0)
-	expectAttempts(req, "fetches of "+crlPath, fetchSpans(fetches(t0, crlPath)), row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "fetches of "+crlPath, harness.FetchAttempts(fetches(t0, crlPath)), row.RetryCount, row.RetryInterval())
 }
 
 // deadListener accepts on the first spare address (127.0.0.2 on loopback)
@@ -117,7 +117,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		stage: func(context.Context) { run.Center.SetHandshakeFault(center.HandshakeClose) },
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			expectAttempts(req, "TLS connections", handshakeSpans(handshakes(t0)), row.RetryCount, row.RetryInterval())
+			expectAttempts(req, "TLS connections", harness.HandshakeAttempts(handshakes(t0)), row.RetryCount, row.RetryInterval())
 		},
 	}},
 	"B": {{
@@ -126,11 +126,11 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		stage: func(context.Context) { run.Center.SetHandshakeFault(center.HandshakeSilent) },
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			hs := handshakeSpans(handshakes(t0))
+			hs := harness.HandshakeAttempts(handshakes(t0))
 			expectAttempts(req, "TLS connections", hs, 0, 0)
-			lasted := run.Clock.Spec(hs[0].end.Sub(hs[0].start))
+			lasted := run.Clock.Spec(hs[0].AnsweredAt.Sub(hs[0].Start()))
 			if !run.Profile.Tolerance.Within(row.Timeout(), lasted) {
-				Fail(harness.Verdict(req, fmt.Sprintf("the vehicle closes the connection %s (spec time) after connecting", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("TLS connections", hs)))
+				Fail(harness.Verdict(req, fmt.Sprintf("the vehicle closes the connection %s (spec time) after connecting", run.Profile.Tolerance.Describe(row.Timeout())), "TLS connections:\n"+harness.Timeline(hs, run.Clock)))
 			}
 		},
 	}, {
@@ -146,7 +146,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		stage: func(context.Context) { Expect(run.Center.SetCertificates(chain(pki.CenterBadSignature))).To(Succeed()) },
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			expectAttempts(req, "TLS handshakes", handshakeSpans(handshakes(t0)), row.RetryCount, row.RetryInterval())
+			expectAttempts(req, "TLS handshakes", harness.HandshakeAttempts(handshakes(t0)), row.RetryCount, row.RetryInterval())
 		},
 	}},
 	"D": {{
@@ -257,11 +257,11 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			fs := fetchSpans(fetches(t0, crlPath))
+			fs := harness.FetchAttempts(fetches(t0, crlPath))
 			expectAttempts(req, "fetches of "+crlPath, fs, row.RetryCount, row.RetryInterval())
 			for _, f := range fs {
-				if d := run.Clock.Spec(f.end.Sub(f.start)); !run.Profile.Tolerance.Within(row.Timeout(), d) {
-					Fail(harness.Verdict(req, fmt.Sprintf("each attempt waits %s (spec time)", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("fetches of "+crlPath, fs)))
+				if d := run.Clock.Spec(f.AnsweredAt.Sub(f.Start())); !run.Profile.Tolerance.Within(row.Timeout(), d) {
+					Fail(harness.Verdict(req, fmt.Sprintf("each attempt waits %s (spec time)", run.Profile.Tolerance.Describe(row.Timeout())), describeAttempts("fetches of "+crlPath, fs)))
 				}
 			}
 		},
@@ -278,13 +278,9 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			fs := fetches(t0, crlPath)
-			ss := make([]span, len(fs))
-			for i, f := range fs {
-				// The answer never reaches the DUT: an attempt ends when the
-				// DUT's 5 s run out.
-				ss[i] = span{f.At, f.At.Add(run.Clock.Wall(row.Timeout()))}
-			}
+			// The answer never reaches the DUT: an attempt ends when the
+			// DUT's 5 s run out.
+			ss := waitedOut(harness.FetchAttempts(fetches(t0, crlPath)), row.Timeout())
 			expectAttempts(req, "fetches of "+crlPath+" (through the muted link)", ss, row.RetryCount, row.RetryInterval())
 		},
 	}},
@@ -329,13 +325,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 // retry when the previous one timed out (1 s).
 func expectQueries(req harness.Requirement, t0 time.Time, row spec.TLSScenario) {
 	qs := run.TLS.DNS.Queries(harness.CRLHost, t0)
-	ss := make([]span, len(qs))
-	for i, q := range qs {
-		// A query "ends" when the DUT's timeout ran out: the next one's
-		// start is judged against the previous start plus the timeout.
-		ss[i] = span{q.At, q.At.Add(run.Clock.Wall(row.Timeout()))}
-	}
-	expectAttempts(req, "DNS queries for "+harness.CRLHost, ss, row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "DNS queries for "+harness.CRLHost, queryAttempts(qs, row.Timeout()), row.RetryCount, row.RetryInterval())
 }
 
 // serverAuthCase is one generated spec.

@@ -6,7 +6,9 @@
 // every client certificate by OCSP (7.1.1.5, Table 7-5) at its own CRL
 // distribution point and OCSP responder for the test PKI, which it starts
 // beside it. Every setting is a flag and a key of the -config file (YAML),
-// listed by -h with its default.
+// listed by -h with its default. With -exve-addr it also serves the ISO
+// 20078-2 ExVe offering party (HTTPS, TLS 1.2 or 1.3, bearer tokens) on a
+// listener of its own, built from what the vehicles upload.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/simulator/exve"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -49,12 +52,15 @@ type options struct {
 	RefuseUnknownSNI bool          `yaml:"refuse_unknown_sni"`
 	TimeScale        float64       `yaml:"time_scale"`
 	VehicleIDLength  int           `yaml:"vehicle_id_length"`
+	ExVeAddr         string        `yaml:"exve_addr"`
+	ExVeDemoFleet    int           `yaml:"exve_demo_fleet"`
 }
 
 func defaults() options {
 	return options{
 		Addr: "127.0.0.1:8443", GRPCAddr: "127.0.0.1:9080", PKI: "fixtures/pki", ClientRevocation: "ocsp", Responder: "127.0.0.1:0",
 		SessionLifetime: 12 * time.Hour, ClientTimeout: time.Second, TimeScale: 1, VehicleIDLength: 17,
+		ExVeDemoFleet: 24,
 	}
 }
 
@@ -115,6 +121,8 @@ func run(args []string) error {
 	fs.BoolVar(&o.RefuseUnknownSNI, "refuse-unknown-sni", o.RefuseUnknownSNI, "refuse a server_name the certificates do not cover with alert unrecognized_name (default: carry on, RFC 6066 §3)")
 	fs.Float64Var(&o.TimeScale, "time-scale", o.TimeScale, "wall seconds per spec second for the session lifetime and the Table 7-5 timers (1: real time)")
 	fs.IntVar(&o.VehicleIDLength, "vehicle-id-length", o.VehicleIDLength, "length of the vehicle_id header (17 for a VIN; see spec/INTERPRETATIONS.md)")
+	fs.StringVar(&o.ExVeAddr, "exve-addr", o.ExVeAddr, "listen address of the ISO 20078-2 ExVe offering party, e.g. 127.0.0.1:9443; empty: none")
+	fs.IntVar(&o.ExVeDemoFleet, "exve-demo-fleet", o.ExVeDemoFleet, "demo vehicles the ExVe offering party puts into the store")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -127,6 +135,14 @@ func run(args []string) error {
 	s, rs, err := start(o, logf)
 	if err != nil {
 		return err
+	}
+	if o.ExVeAddr != "" {
+		op, err := startExVe(o, s, logf)
+		if err != nil {
+			_ = s.Close()
+			return fmt.Errorf("exve: %w", err)
+		}
+		defer op.Close()
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -220,6 +236,36 @@ func start(o options, logf func(string, ...any)) (*center.Server, *center.Revoca
 		logf("center: gRPC (7.2.4) on %s", g)
 	}
 	return s, rs, nil
+}
+
+// startExVe mounts the ExVe offering party on center s.
+func startExVe(o options, s *center.Server, logf func(string, ...any)) (*exve.OfferingParty, error) {
+	or := func(v, name string) string {
+		if v == "" {
+			return filepath.Join(o.PKI, name)
+		}
+		return v
+	}
+	oc := exve.NewDefaultConfig()
+	oc.Addr = o.ExVeAddr
+	oc.CertFile, oc.KeyFile = or(o.Cert, "center-ecdsa.chain.pem"), or(o.Key, "center-ecdsa.key.pem")
+	oc.RootCAFiles = []string{or(o.ClientCA, "root.crt.pem")}
+	oc.DemoFleet = o.ExVeDemoFleet
+	oc.TimeScale = o.TimeScale
+	oc.Logf = logf
+	op, err := exve.New(oc, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := op.Start(); err != nil {
+		return nil, err
+	}
+	var clients []string
+	for _, c := range oc.Clients {
+		clients = append(clients, c.ID+":"+c.Secret)
+	}
+	logf("center: ExVe offering party at %s (token endpoint %s; test clients %s)", op.BaseURI(), op.TokenEndpoint(), strings.Join(clients, ", "))
+	return op, nil
 }
 
 // stapleFile returns the staple file to use for the chain in certFile: v

@@ -315,6 +315,13 @@ func BulkData(id uint32, n int) []byte {
 	}
 	return b
 }
+// ReadoutAppID is the push application ID (7.2.3.9.2 app_id) by which a
+// center asks the vehicle for a readout of its CAN data now: the vehicle
+// answers the push and uploads its CAN data in real time (trigger
+// identifier m, "triggered by the center") with the push's sub_id as the
+// request ID of the file name (Appendix 1 §2). The ExVe offering party's
+// asynchronous readouts use it (register I-229).
+const ReadoutAppID uint32 = 2078
 
 // IsControl reports whether f is a bench message rather than CAN data.
 func IsControl(f can.Frame) bool {

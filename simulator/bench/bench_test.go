@@ -22,7 +22,7 @@ func TestIDsMatchDBC(t *testing.T) {
 			t.Errorf("%s is not a control message", name)
 		}
 	}
-	for _, name := range []string{"VehicleSpeed", "Odometer", "EngineData"} {
+	for _, name := range []string{"VehicleSpeed", "Odometer", "EngineData", "DTCStatus"} {
 		m, ok := DB().Message(name)
 		if !ok {
 			t.Fatalf("no ordinary message %s", name)

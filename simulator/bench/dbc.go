@@ -36,7 +36,9 @@ type Message struct {
 	IsExtended bool
 	Length     uint8
 	// Line is where the message is defined in its DBC file.
-	Line    int
+	Line int
+	// Sender is the node (ECU) that transmits the message ("ESC").
+	Sender  string
 	Signals []*descriptor.Signal
 	mux     *descriptor.Signal
 	byName  map[string]*descriptor.Signal
@@ -60,6 +62,7 @@ func Parse(name string, data []byte) (*Database, error) {
 			IsExtended: md.MessageID.IsExtended(),
 			Length:     uint8(md.Size),
 			Line:       md.Pos.Line,
+			Sender:     string(md.Transmitter),
 			byName:     map[string]*descriptor.Signal{},
 		}
 		if md.Size > 8 {

@@ -82,13 +82,20 @@ var ErrNoPushConnection = errors.New("the vehicle holds no push connection")
 // Push sends one push to vehicle vin over its push connection: POST
 // /push/{appID}/{subID} with the vehicle_id header and body.
 func (s *Server) Push(ctx context.Context, vin string, appID, subID uint32, body []byte) (PushResult, error) {
+	path := fmt.Sprintf("/push/%d/%d", appID, subID)
+	switch a := s.Outbound(&Outbound{Kind: "vehicle-push", Peer: vin, Method: http.MethodPost, Path: path}); {
+	case a.Drop:
+		return PushResult{}, fmt.Errorf("%w (%s)", ErrNoPushConnection, a.By)
+	case a.Status != 0:
+		return PushResult{Status: a.Status}, nil
+	}
 	s.push.mu.Lock()
 	pc := s.push.conns[vin]
 	s.push.mu.Unlock()
 	if pc == nil || !pc.cc.CanTakeNewRequest() {
 		return PushResult{}, ErrNoPushConnection
 	}
-	url := fmt.Sprintf("https://%s/push/%d/%d", vin, appID, subID)
+	url := "https://" + vin + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return PushResult{}, err

@@ -3,6 +3,7 @@ package center
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,10 +55,31 @@ type Fault struct {
 	// (gRPC).
 	Reset  bool
 	GoAway bool
+	// Service, when set, limits the step to the requests of that mounted
+	// service (Exchange.Service, e.g. "exve"); "" matches every request.
+	Service string
+	// Delay holds each matching request this long (wall time) and then
+	// lets the rest of the plan and the center answer it as usual: a slow
+	// link or a slow peer. Unlike Stall, the API still answers.
+	Delay time.Duration
+	// RateLimit, when set, makes the step a rate-limit window (see
+	// RateWindow): matching requests within the limit pass with the
+	// X-Rate-Limit-* headers added to their answer; one over it is
+	// answered 429 with the headers. Times is not used.
+	RateLimit *RateWindow
+	// Outbound makes the step apply to requests the center itself sends
+	// (OnOutbound: a push to a vehicle) instead of those it receives: Drop
+	// says the peer cannot be reached, Delay that it is slow, Status that
+	// it answers with that code.
+	Outbound bool
 }
 
 func (f Fault) String() string {
 	switch {
+	case f.RateLimit != nil:
+		return fmt.Sprintf("rate limit %d per %v", f.RateLimit.Limit, f.RateLimit.Window)
+	case f.Delay > 0 && f.Status == 0 && !f.Drop:
+		return fmt.Sprintf("delay %v x%d", f.Delay, f.Times)
 	case f.Drop:
 		return fmt.Sprintf("drop x%d", f.Times)
 	case f.Reset:
@@ -87,8 +109,8 @@ func NewFaultPlan(steps ...Fault) *FaultPlan { return &FaultPlan{steps: steps} }
 // ID returns "fault-plan".
 func (p *FaultPlan) ID() string { return "fault-plan" }
 
-// Provides returns true for OnRequest only.
-func (p *FaultPlan) Provides(e Event) bool { return e == OnRequest }
+// Provides returns true for OnRequest and OnOutbound.
+func (p *FaultPlan) Provides(e Event) bool { return e == OnRequest || e == OnOutbound }
 
 // Set replaces every step.
 func (p *FaultPlan) Set(steps ...Fault) {
@@ -101,15 +123,30 @@ func (p *FaultPlan) Set(steps ...Fault) {
 func (p *FaultPlan) Reset() { p.Set() }
 
 // OnRequest answers from the first step that matches x, using one of its
-// Times.
+// Times. A step that only delays, or a rate-limit window with requests
+// left, lets the request pass on to the next steps and the center.
 func (p *FaultPlan) OnRequest(x *Exchange) Answer {
+	var delay time.Duration
+	defer func() {
+		if delay > 0 {
+			time.Sleep(delay) // outside the lock: other requests go on
+		}
+	}()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.steps {
 		f := &p.steps[i]
-		if f.PathPrefix != "" && !strings.HasPrefix(x.Path, f.PathPrefix) ||
+		if f.Outbound || f.PathPrefix != "" && !strings.HasPrefix(x.Path, f.PathPrefix) ||
 			f.Protocol != "" && f.Protocol.Or() != x.Protocol.Or() ||
-			f.Method != "" && !strings.EqualFold(f.Method, x.Method) {
+			f.Method != "" && !strings.EqualFold(f.Method, x.Method) ||
+			f.Service != "" && f.Service != x.Service {
+			continue
+		}
+		if f.RateLimit != nil {
+			if a, limited := f.RateLimit.take(x, time.Now()); limited {
+				a.By = p.ID()
+				return a
+			}
 			continue
 		}
 		if f.Times == 0 {
@@ -117,6 +154,10 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 		}
 		if f.Times > 0 {
 			f.Times--
+		}
+		if f.Delay > 0 && f.Status == 0 && !f.Drop {
+			delay += f.Delay
+			continue
 		}
 		if f.Drop {
 			return Answer{Drop: true, Stall: f.Stall, By: p.ID()}
@@ -144,4 +185,105 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 		return a
 	}
 	return Answer{}
+}
+
+// OnOutbound answers a request the center is about to send from the first
+// Outbound step that matches it (PathPrefix against o.Path), using one of
+// its Times: Drop (the peer is unreachable), Status (the peer's answer), or
+// Delay (the request goes out that much later).
+func (p *FaultPlan) OnOutbound(o *Outbound) Answer {
+	p.mu.Lock()
+	var a Answer
+	for i := range p.steps {
+		f := &p.steps[i]
+		if !f.Outbound || f.Times == 0 || f.PathPrefix != "" && !strings.HasPrefix(o.Path, f.PathPrefix) {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+		}
+		a = Answer{Status: f.Status, Drop: f.Drop, Stall: f.Delay, By: p.ID()}
+		break
+	}
+	p.mu.Unlock()
+	if a.Stall > 0 {
+		time.Sleep(a.Stall)
+		a.Stall = 0
+	}
+	return a
+}
+
+// RateWindow is a rate limit in fixed windows of Window (wall time): at
+// most Limit matching requests per key and window pass (register I-223,
+// ISO 20078-2 4.8). Key, when set, groups requests that share a limit (by
+// accessing party and resource, say); nil: all share one. Its counters are
+// its own; a RateWindow must not be shared by two steps.
+type RateWindow struct {
+	Limit  int
+	Window time.Duration
+	Key    func(*Exchange) string
+
+	mu     sync.Mutex
+	counts map[string]*rateCount
+}
+
+type rateCount struct {
+	start time.Time
+	n     int
+}
+
+// take counts x and returns the 429 answer when x is over the limit;
+// otherwise it adds the X-Rate-Limit-* headers to x's answer.
+func (w *RateWindow) take(x *Exchange, now time.Time) (Answer, bool) {
+	key := ""
+	if w.Key != nil {
+		key = w.Key(x)
+	}
+	h, ok := w.Take(key, now)
+	if !ok {
+		a := resultAnswer(http.StatusTooManyRequests, fmt.Sprintf("fault plan: rate limit of %d requests per %v exceeded", w.Limit, w.Window))
+		for k, vs := range h {
+			a.Header[k] = vs
+		}
+		return a, true
+	}
+	if x.ReplyHeader == nil {
+		x.ReplyHeader = http.Header{}
+	}
+	for k, vs := range h {
+		x.ReplyHeader[k] = vs
+	}
+	return Answer{}, false
+}
+
+// Take counts one request of key at now in its window and returns the
+// X-Rate-Limit-Limit, -Remaining and -Reset headers (ISO 20078-2 4.8;
+// Reset is the window's end in Unix seconds, rounded up) and whether the
+// request is within the limit. A request over the limit is not counted.
+func (w *RateWindow) Take(key string, now time.Time) (http.Header, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.counts == nil {
+		w.counts = map[string]*rateCount{}
+	}
+	c := w.counts[key]
+	if c == nil || now.Sub(c.start) >= w.Window {
+		c = &rateCount{start: now}
+		w.counts[key] = c
+	}
+	end := c.start.Add(w.Window)
+	reset := end.Unix()
+	if end.After(time.Unix(reset, 0)) {
+		reset++ // the window's end rounded up to a whole second
+	}
+	h := http.Header{}
+	h.Set("X-Rate-Limit-Limit", strconv.Itoa(w.Limit))
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(reset, 10))
+	if c.n >= w.Limit {
+		h.Set("X-Rate-Limit-Remaining", "0")
+		return h, false
+	}
+	c.n++
+	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(w.Limit-c.n))
+	return h, true
 }

@@ -33,6 +33,9 @@ type ConnInfo struct {
 	RemoteAddr string
 	LocalAddr  string
 	AcceptedAt time.Time
+	// Service names the mounted service the connection came to (see
+	// Mount); "" for the vehicle APIs of 7.2.
+	Service string
 }
 
 // HandshakeInfo holds the TLS facts of one finished handshake. Err is nil
@@ -70,6 +73,10 @@ const (
 	ProtoHTTP Protocol = "http"
 	ProtoGRPC Protocol = "grpc"
 	ProtoMQTT Protocol = "mqtt"
+	// ProtoTLS is a TLS handshake on the timeline; ProtoDNS a DNS query to
+	// a server of the harness (neither is an Exchange of the center).
+	ProtoTLS Protocol = "tls"
+	ProtoDNS Protocol = "dns"
 )
 
 // Or returns p, or ProtoHTTP when p is empty.
@@ -113,6 +120,10 @@ type Exchange struct {
 	Header     http.Header
 	Body       []byte
 	RawBodyLen int
+	// DecodeErr says why the body could not be decoded by its
+	// Content-Encoding (e.g. labelled gzip but not gzip: Body is then the
+	// body as it came); "" when it was decoded or had no coding.
+	DecodeErr string
 	// Messages are the application messages of a streaming exchange, in
 	// arrival order (empty for HTTP).
 	Messages []Message
@@ -123,6 +134,15 @@ type Exchange struct {
 	// VIN is the vehicle identity bound to the client certificate (its
 	// subject common name), empty when there is none.
 	VIN string
+	// Service names the mounted service the request came to; "" for the
+	// vehicle APIs. For a service, Header also holds the request's Host.
+	Service string
+	// Host is the request's Host (or HTTP/2 :authority).
+	Host string
+	// ReplyHeader holds header fields hooks add to whatever answer the
+	// request gets (e.g. a fault plan's rate-limit counters on an answer
+	// the API gives); nil until a hook adds one.
+	ReplyHeader http.Header
 	// Malformed, when set, says what the HTTP stack refused in this request
 	// before any handler ran (a malformed request line or header, a missing
 	// Host, ...); Method, Path and Header are then what could be read of it.
@@ -217,3 +237,48 @@ func (HookBase) OnRequest(*Exchange) Answer { return Answer{} }
 
 // OnAnswer does nothing.
 func (HookBase) OnAnswer(*Exchange, Answer, time.Time) {}
+
+// OnOutbound is the event of a request the center itself is about to send
+// (a push to a vehicle, 7.2.3.9.2). Hooks that provide it implement
+// OutboundHook; Hook itself does not have the method, so existing hooks
+// are unaffected.
+const OnOutbound Event = 100
+
+// Outbound is a request the center is about to send. Kind names it
+// ("vehicle-push"), Peer is whom it goes to (a VIN), Path the request path.
+type Outbound struct {
+	Kind   string
+	Peer   string
+	Method string
+	Path   string
+	At     time.Time
+}
+
+// OutboundHook is a hook that may answer a request the center is about to
+// send instead of the peer (a fault plan's unreachable or slow vehicle):
+// Drop means the peer cannot be reached, a non-zero Status is the peer's
+// answer; a zero Answer lets the request go.
+type OutboundHook interface {
+	OnOutbound(o *Outbound) Answer
+}
+
+// Outbound offers o to the hooks that provide OnOutbound and returns the
+// first answer that is not zero; a zero Answer means "send it".
+func (s *Server) Outbound(o *Outbound) Answer {
+	if o.At.IsZero() {
+		o.At = time.Now()
+	}
+	for _, h := range s.hooksFor(OnOutbound) {
+		oh, ok := h.(OutboundHook)
+		if !ok {
+			continue
+		}
+		if a := oh.OnOutbound(o); a.Status != 0 || a.Drop {
+			if a.By == "" {
+				a.By = h.ID()
+			}
+			return a
+		}
+	}
+	return Answer{}
+}

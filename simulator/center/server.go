@@ -38,8 +38,9 @@ type Server struct {
 	offers    offers
 	push      pushHub
 
-	mu    sync.RWMutex
-	hooks []Hook
+	mu     sync.RWMutex
+	hooks  []Hook
+	mounts []*mount
 
 	alpn atomic.Pointer[[]string]
 	// apiQuirks are the quirks of the API layer (api.go); the TLS layer
@@ -211,6 +212,7 @@ func (s *Server) Close() error {
 		close(s.closed)
 	}
 	s.closeGRPC()
+	s.closeMounts()
 	if s.http == nil {
 		return nil
 	}
@@ -227,7 +229,11 @@ type connKey struct{}
 
 // ServeHTTP reads the whole request, offers it to the hooks, and else to the
 // API; then writes the answer and tells the hooks.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, nil) }
+
+// serve is ServeHTTP for the vehicle APIs (svc nil) and for a mounted
+// service: the same hooks, then the API or the service.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc Service) {
 	hc, _ := r.Context().Value(connKey{}).(*handshakedConn)
 	if hc != nil && hc.h1 != nil {
 		hc.h1.startRequest()
@@ -240,6 +246,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:       r.URL.Path,
 		Proto:      r.Proto,
 		Header:     r.Header.Clone(),
+		Host:       r.Host,
+	}
+	if svc != nil {
+		x.Service = svc.Name()
+		if r.Host != "" {
+			x.Header.Set("Host", r.Host)
+		}
 	}
 	if hc != nil {
 		x.Conn = hc.info
@@ -260,6 +273,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.Body = raw
 	if a.Status == 0 && strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		body, derr := gunzip(raw, s.cfg.MaxBodyBytes)
+		if derr != nil {
+			x.DecodeErr = "Content-Encoding gzip: " + derr.Error()
+		}
 		switch {
 		case derr == nil:
 			x.Body = body
@@ -273,8 +289,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ha := s.Decide(x); a.Status == 0 {
 		a = ha
 	}
-	if a.Status == 0 && !a.Drop {
+	switch {
+	case a.Status == 0 && !a.Drop && svc != nil:
+		a = svc.Serve(x, r)
+	case a.Status == 0 && !a.Drop:
 		a = s.api(x, r)
+	case svc != nil:
+		if rs, ok := svc.(Reshaper); ok {
+			a = rs.Reshape(x, a)
+		}
 	}
 	s.write(w, r, x, a)
 }
@@ -290,8 +313,20 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 		}
 		t.Stop()
 	}
-	if a.Status != 0 && r.ProtoMajor == 2 {
+	if a.Status != 0 && r.ProtoMajor == 2 && x.Service == "" {
 		s.stickySession(r, &a)
+	}
+	if len(x.ReplyHeader) > 0 {
+		h := a.Header.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		for k, vs := range x.ReplyHeader {
+			if len(h.Values(k)) == 0 {
+				h[k] = append([]string(nil), vs...)
+			}
+		}
+		a.Header = h
 	}
 	if a.By == "api" && s.apiQuirks.Has("no-result-body") {
 		a.Body, a.Header = nil, nil
@@ -314,6 +349,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a An
 		writeRawHTTP1(w, a)
 	default:
 		for k, vs := range a.Header {
+			if vs == nil {
+				w.Header()[k] = nil // suppress the header net/http would add
+			}
 			for _, v := range vs {
 				w.Header().Add(k, v)
 			}

@@ -26,6 +26,8 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "ignore-server-name", Clause: "7.1.1.7 Table 7-4 D (I-081)", Breaks: "accepts a trusted server certificate issued to any name"})
 	registerQuirk(QuirkInfo{Name: "server-name-cn-fallback", Clause: "7.1.1.7 Table 7-4 D (I-081)", Breaks: "matches the server name against the subject CN of a certificate without SAN"})
 	registerQuirk(QuirkInfo{Name: "accept-wildcard-server", Clause: "7.1.1.7 Table 7-4 D (I-081)", Breaks: "accepts a wildcard server certificate although wildcard_server_names is off"})
+	registerQuirk(QuirkInfo{Name: "strongest-only", Clause: "7.1.1.2.1 Table 7-1, 7.1.1.2.2 (I-010, I-022)", Variant: true,
+		Breaks: "offers only TLS_AES_256_GCM_SHA384 (no ChaCha20, process-wide) and only secp521r1, instead of both allowed suites and secp384r1 first"})
 }
 
 // checkServerName is the server-identity part of Table 7-4 D (register
@@ -110,6 +112,11 @@ func tlsConfig(cfg Config, serverName string) (*tls.Config, error) {
 	if q.Has("offer-aes128") {
 		tls13suites.EnableAES128()
 	}
+	curves := []tls.CurveID{tls.CurveP384, tls.CurveP521}
+	if q.Has("strongest-only") {
+		tls13suites.OnlyAES256()
+		curves = []tls.CurveID{tls.CurveP521}
+	}
 	chk := newServerChecker(cfg, q, roots, serverName)
 	tc := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
@@ -122,7 +129,7 @@ func tlsConfig(cfg Config, serverName string) (*tls.Config, error) {
 		// the rows of Table 7-4 can be told apart.
 		InsecureSkipVerify: true,
 		VerifyConnection:   chk.verify,
-		CurvePreferences:   []tls.CurveID{tls.CurveP384, tls.CurveP521},
+		CurvePreferences:   curves,
 		NextProtos:         []string{"http/1.1"},
 		// 7.1.1.4: stateless resumption (tickets), 1-RTT; crypto/tls never
 		// sends early data over TCP.

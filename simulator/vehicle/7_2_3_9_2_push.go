@@ -13,12 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/icoc-dev/icoc/simulator/bench"
 	"golang.org/x/net/http2"
 )
 
 func init() {
 	registerQuirk(QuirkInfo{Name: "no-push-connection", Clause: "7.2.3.9.2, 6.1.2", Breaks: "keeps no push connection"})
 	registerQuirk(QuirkInfo{Name: "push-refuse", Clause: "7.2.3.9.2", Breaks: "answers every push 500 ERROR"})
+	registerQuirk(QuirkInfo{Name: "no-readout", Clause: "7.2.3.9.2, Appendix 1 §2", Breaks: "answers a readout push (app ID 2078) but uploads nothing for it"})
 }
 
 // pushALPN is the ALPN token of the push connection; it matches
@@ -133,4 +135,9 @@ func (v *Vehicle) onPush(w http.ResponseWriter, r *http.Request) {
 	v.pushes.pushes = append(v.pushes.pushes, Push{AppID: uint32(app), SubID: uint32(sub), Body: body, At: time.Now()})
 	v.pushes.mu.Unlock()
 	answer(http.StatusOK, "push received")
+	if uint32(app) == bench.ReadoutAppID && !v.quirks.Has("no-readout") {
+		// A readout: upload the CAN data now, named with the push's sub ID
+		// as the request ID (Appendix 1 §2, trigger m: by the center).
+		v.request(dataRequest{trigger: bench.UploadTrigger{RealTime: true, Trigger: 'm', RequestID: uint32(sub)}, at: time.Now().UTC()}, false)
+	}
 }
