@@ -5,6 +5,7 @@ import (
 
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -41,7 +42,11 @@ var _ = Describe("7.2.4.4.4 Data download over gRPC", func() {
 		run.Faults.Set(center.Fault{Times: -1, Protocol: center.ProtoGRPC, Code: 14, PathPrefix: dlPath}, center.Fault{Times: -1, Protocol: center.ProtoGRPC, Code: 14, PathPrefix: dlAlias})
 		t0, _ := triggerDownload(ctx, 100)
 		first := waitCalls(req, onPath(t0, dlPath, dlAlias), 1, 20*time.Second, "a Download call after the CAN request")[0]
-		run.Wait(ctx, 10*time.Second-run.Clock.Spec(time.Since(first.Start())))
+		// Watch as long as two retries of the real-time rule would take,
+		// and a little more: a wrong retry shows within that.
+		rule, _ := spec.RetryRuleFor("upload-realtime")
+		tol := run.Profile.Tolerance
+		run.Wait(ctx, 2*(rule.Interval+tol.Allowed(rule.Interval))+4*time.Second-run.Clock.Spec(time.Since(first.Start())))
 		Expect(run.Recorder.Attempts(onPath(t0, dlPath, dlAlias))).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: 0, Tolerance: run.Profile.Tolerance, Clock: run.Clock}))
 	})
 })
