@@ -315,6 +315,7 @@ func BulkData(id uint32, n int) []byte {
 	}
 	return b
 }
+
 // ReadoutAppID is the push application ID (7.2.3.9.2 app_id) by which a
 // center asks the vehicle for a readout of its CAN data now: the vehicle
 // answers the push and uploads its CAN data in real time (trigger
