@@ -76,6 +76,7 @@ var StimulusActions = map[string]string{
 	"api-call":       "ask for an API call to the center",
 	"download":       "ask for a data download",
 	"push-ack":       "acknowledge a push from the center",
+	"bulk-upload":    "ask for the upload of a bulk file (video-like, 7.2.4.1) of a given size (size and request ID are filled in)",
 }
 
 // validateBench checks the bench parts of a profile: one CAN bus, and the

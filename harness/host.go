@@ -205,6 +205,11 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 		if r.Link, err = netfault.NewProxy("127.0.0.1:0", r.Center.Addr()); err != nil {
 			return bus.Config{}, err
 		}
+		if g := r.Center.GRPCAddr(); g != "" {
+			if r.GRPCLink, err = netfault.NewProxy("127.0.0.1:0", g); err != nil {
+				return bus.Config{}, err
+			}
+		}
 	}
 	return cfg, nil
 }
@@ -229,6 +234,12 @@ func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 	if r.Link, err = netfault.NewProxy(net.JoinHostPort(h, "443"), r.Center.Addr()); err != nil {
 		return bus.Config{}, err
 	}
+	if g := r.Center.GRPCAddr(); g != "" {
+		// Appendix 2: the gRPC port is 9080; the vehicle reaches it by name.
+		if r.GRPCLink, err = netfault.NewProxy(net.JoinHostPort(h, "9080"), g); err != nil {
+			return bus.Config{}, err
+		}
+	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		port := strconv.Itoa(r.TLS.RevocationPort())
 		if hs.revFwd, err = netfault.NewProxy(net.JoinHostPort(h, port), r.TLS.Revocation.Addr()); err != nil {
@@ -246,6 +257,9 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		vc := vehicle.NewDefaultConfig()
 		vc.CenterURL = (&url.URL{Scheme: "https", Host: net.JoinHostPort(p.Center.Host, "443")}).String()
 		vc.CenterAddr = r.Link.Addr()
+		if r.GRPCLink != nil {
+			vc.GRPCAddr = r.GRPCLink.Addr()
+		}
 		vc.CertFile, vc.KeyFile, vc.RootCAFile = p.DUT.CertFile, p.DUT.KeyFile, p.DUT.RootCAFile
 		vc.Bus = busCfg
 		vc.TimeScale = p.Clock.Scale
@@ -331,6 +345,9 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 			args = append(args, "-can-udp", busCfg.UDP)
 		}
 		args = append(args, "-center-addr", r.Link.Addr())
+		if r.GRPCLink != nil {
+			args = append(args, "-grpc-addr", r.GRPCLink.Addr())
+		}
 		if r.TLS != nil && r.TLS.DNS != nil {
 			args = append(args, "-dns", r.TLS.DNS.Addr())
 		}
@@ -363,6 +380,9 @@ func (r *Run) stopHost() error {
 	}
 	if r.Link != nil {
 		_ = r.Link.Close()
+	}
+	if r.GRPCLink != nil {
+		_ = r.GRPCLink.Close()
 	}
 	if hs.revFwd != nil {
 		_ = hs.revFwd.Close()

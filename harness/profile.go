@@ -169,9 +169,16 @@ type CenterConfig struct {
 	// reach, used by rows G (several DNS answers, the first dead) and H (a
 	// muted link) of Tables 7-4/7-5. Empty: 127.0.0.2 and 127.0.0.3.
 	SpareAddresses []string `yaml:"spare_addresses"`
-	CertFile       string   `yaml:"cert_file"`
-	KeyFile        string   `yaml:"key_file"`
-	ClientCAFile   string   `yaml:"client_ca_file"`
+	// GRPCListen is where the harness's center listens for gRPC (7.2.4)
+	// when the DUT has capability grpc; empty: Listen's host, port 0 for a
+	// simulated DUT and 9080 (Appendix 2) for a real one.
+	GRPCListen string `yaml:"grpc_listen"`
+	// GRPCAddress is the DUT center's gRPC host:port when the DUT plays the
+	// center and has capability grpc (Appendix 2: port 9080).
+	GRPCAddress  string `yaml:"grpc_address"`
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // tlsDefaults fills the unset addresses of the TLS suite's DNS.
@@ -322,6 +329,9 @@ func (p *Profile) validate() error {
 	if _, _, err := net.SplitHostPort(p.Center.Listen); err != nil {
 		return bad("center.listen", "%q: %v", p.Center.Listen, err)
 	}
+	if err := p.validateGRPC(bad); err != nil {
+		return err
+	}
 	if p.Center.Host == "" {
 		return bad("center.host", "not set")
 	}
@@ -364,6 +374,37 @@ func (p *Profile) validate() error {
 		return err
 	}
 	return p.validateBench(bad)
+}
+
+// validateGRPC checks the gRPC addresses: well formed when given, and the
+// center DUT's set when a real center DUT has capability grpc.
+func (p *Profile) validateGRPC(bad func(field, format string, args ...any) error) error {
+	for _, f := range []struct{ field, v string }{{"center.grpc_listen", p.Center.GRPCListen}, {"center.grpc_address", p.Center.GRPCAddress}} {
+		if f.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(f.v); err != nil {
+			return bad(f.field, "%q: %v", f.v, err)
+		}
+	}
+	if p.Has("grpc") && p.HasRole("center") && !p.DUT.Simulated && p.Center.GRPCAddress == "" {
+		return bad("center.grpc_address", "not set: the DUT center's gRPC host:port (Appendix 2: port 9080), needed by capability grpc")
+	}
+	return nil
+}
+
+// GRPCListenAddr is where the harness's center listens for gRPC: see
+// CenterConfig.GRPCListen.
+func (p *Profile) GRPCListenAddr() string {
+	if p.Center.GRPCListen != "" {
+		return p.Center.GRPCListen
+	}
+	host, _, _ := net.SplitHostPort(p.Center.Listen)
+	port := "0"
+	if !p.DUT.Simulated {
+		port = "9080"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // yamlProfileError turns a YAML decoding error into a ProfileError with the

@@ -32,6 +32,7 @@ func TestBadProfiles(t *testing.T) {
 		{"bad-address.yaml", "center.listen", "missing port"},
 		{"short-vin.yaml", "dut.vin", "a VIN has 17"},
 		{"scaled-real-device.yaml", "clock.mode", "only a simulated DUT"},
+		{"grpc-center-no-address.yaml", "center.grpc_address", "capability grpc"},
 		{"no-such-profile.yaml", "", "no such file or directory"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
@@ -51,6 +52,26 @@ func TestBadProfiles(t *testing.T) {
 				t.Errorf("error %q should name %s, %q and %q", msg, c.file, c.field, c.want)
 			}
 		})
+	}
+}
+
+// The harness's center listens for gRPC on port 0 in the sim and on 9080
+// (Appendix 2) for a real DUT, unless the profile names the address.
+func TestGRPCListenAddr(t *testing.T) {
+	p, err := LoadProfile(BuiltinSimProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.GRPCListenAddr(); got != "127.0.0.1:0" || !p.Has("grpc") {
+		t.Errorf("sim: %q, capabilities %v", got, p.DUT.Capabilities)
+	}
+	p.DUT.Simulated = false
+	if got := p.GRPCListenAddr(); got != "127.0.0.1:9080" {
+		t.Errorf("real DUT: %q", got)
+	}
+	p.Center.GRPCListen = "0.0.0.0:19080"
+	if got := p.GRPCListenAddr(); got != "0.0.0.0:19080" {
+		t.Errorf("named: %q", got)
 	}
 }
 

@@ -70,6 +70,13 @@ type Attempt struct {
 	// Malformed says what the center's HTTP stack refused in the request
 	// before any handler ran (center.Exchange.Malformed), "" otherwise.
 	Malformed string
+	// AppStatus and RetryAfterSec are the application status a gRPC answer
+	// with code 0 carried (1 RETRYAFTER, 2 BUSY; 0 OK).
+	AppStatus     int
+	RetryAfterSec uint32
+	// Reset is true when the center reset the stream (RST_STREAM) instead
+	// of answering.
+	Reset bool
 	// Service is the mounted service the request came to (e.g. "exve"),
 	// "" for the vehicle APIs.
 	Service string
@@ -250,6 +257,7 @@ func (r *Recorder) OnAnswer(x *center.Exchange, a center.Answer, at time.Time) {
 	at0 := &r.attempts[i]
 	at0.AnsweredAt = at
 	at0.Status, at0.Code = a.Status, a.Code
+	at0.AppStatus, at0.RetryAfterSec, at0.Reset = a.AppStatus, a.RetryAfterSec, a.Reset
 	at0.AnsweredBy = a.By
 	at0.Dropped = a.Drop
 	at0.Messages = append([]center.Message(nil), x.Messages...)
@@ -327,6 +335,8 @@ func (a Attempt) Outcome() string {
 		return "refused by the HTTP stack: " + a.Malformed
 	case a.Dropped:
 		return "connection dropped by the center"
+	case a.Reset:
+		return "stream reset by the center (RST_STREAM)"
 	case a.AnsweredAt.IsZero():
 		return "not answered yet"
 	case a.TimedOut:
@@ -377,7 +387,14 @@ func (a Attempt) answer(status int) string {
 			return fmt.Sprintf("HTTP %d without grpc-status", status)
 		}
 		if row, ok := spec.GRPCStatusFor(a.Code); ok {
-			return fmt.Sprintf("%s (%d)", row.Name, a.Code)
+			s := fmt.Sprintf("%s (%d)", row.Name, a.Code)
+			switch a.AppStatus {
+			case 1:
+				s += fmt.Sprintf(" with status RETRYAFTER, retry_after_sec %d", a.RetryAfterSec)
+			case 2:
+				s += " with status BUSY"
+			}
+			return s
 		}
 		return fmt.Sprintf("gRPC code %d", a.Code)
 	case center.ProtoMQTT:

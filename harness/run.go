@@ -61,6 +61,10 @@ type Run struct {
 	// Link is the fault proxy (toxiproxy) the reference vehicle reaches the
 	// harness's center through; nil for a real DUT.
 	Link *netfault.Proxy
+	// GRPCLink is the fault proxy in front of the center's gRPC port (port
+	// 9080 in a network namespace); nil without capability grpc or for a
+	// real DUT.
+	GRPCLink *netfault.Proxy
 	// Quirks are the reference vehicle's quirks (self-test only).
 	Quirks []string
 	// push says whether a simulated vehicle keeps a push connection.
@@ -165,6 +169,9 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		applySpecToCenter(&cc, p.Spec)
 		cc.Logf = r.logf
 		cc.KeyLogWriter = r.KeyLogWriter()
+		if p.Has("grpc") {
+			cc.GRPCAddr = p.GRPCListenAddr()
+		}
 		c, err := center.New(cc)
 		if err != nil {
 			return err
@@ -413,6 +420,17 @@ func (r *Run) TriggerUpload(ctx context.Context, t bench.UploadTrigger) error {
 		return err
 	}
 	return r.Send(ctx, t.Frame())
+}
+
+// TriggerBulkUpload asks the DUT over the bus for the upload of a bulk
+// file of sizeKiB KiB whose content is bench.BulkData(id, sizeKiB*1024)
+// (or through the profile's bulk-upload stimulus, which receives the
+// signals BulkSizeKiB and BulkRequestID where its message has them).
+func (r *Run) TriggerBulkUpload(ctx context.Context, sizeKiB uint16, id uint32) error {
+	if done, err := r.stimulate(ctx, "bulk-upload", map[string]float64{"BulkSizeKiB": float64(sizeKiB), "BulkRequestID": float64(id)}); done {
+		return err
+	}
+	return r.Send(ctx, bench.BulkUpload{SizeKiB: sizeKiB, RequestID: id}.Frame())
 }
 
 // Wait lets spec duration d pass on the DUT's clock; false when ctx ended.

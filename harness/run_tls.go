@@ -162,6 +162,9 @@ func (r *Run) startCenterDUT() error {
 	cc.TLS.AltCertFile, cc.TLS.AltKeyFile = pki.Path(pki.CenterRSA.ChainFile()), pki.Path(pki.CenterRSA.KeyFile())
 	cc.TLS.ClientRevocation = center.ClientRevocation{Enabled: true, Resolver: r.TLS.DNS.Addr(), Port: r.TLS.RevocationPort()}
 	cc.Logf = func(format string, args ...any) { r.logf("center DUT: "+format, args...) }
+	if p.Has("grpc") {
+		cc.GRPCAddr = "127.0.0.1:0"
+	}
 	c, err := center.New(cc)
 	if err != nil {
 		return fmt.Errorf("reference center (DUT): %w", err)
@@ -180,6 +183,15 @@ func (r *Run) CenterDUTAddr() string {
 		return r.TLS.CenterDUT.Addr()
 	}
 	return r.Profile.Center.Address
+}
+
+// CenterDUTGRPCAddr is where the center DUT serves gRPC: the simulated
+// one's gRPC port, or the profile's center.grpc_address for a real one.
+func (r *Run) CenterDUTGRPCAddr() string {
+	if r.TLS != nil && r.TLS.CenterDUT != nil {
+		return r.TLS.CenterDUT.GRPCAddr()
+	}
+	return r.Profile.Center.GRPCAddress
 }
 
 // NewRevocationServer builds a CDP and OCSP responder for the test PKI:

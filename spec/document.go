@@ -92,7 +92,13 @@ func Resolve(o Options) (Document, error) {
 			VehicleIDMetadata: r.GRPC.VehicleIDMetadata,
 			MinVersion:        r.GRPC.MinVersion,
 			SplitSizeBytes:    r.GRPC.SplitSizeBytes,
+			SplitMinBytes:     r.GRPC.SplitMinBytes,
+			SplitMaxBytes:     r.GRPC.SplitMaxBytes,
 			AppDataMaxBytes:   r.GRPC.AppDataMaxBytes,
+			AppStatus:         r.GRPC.AppStatus,
+			RetryAfterRule:    r.GRPC.RetryAfterRule,
+			Services:          r.GRPC.Services,
+			SizeLimits:        r.GRPC.SizeLimits,
 			Clause:            "7.2.4",
 		},
 		MQTTReason:      r.MQTT.Reason,
@@ -316,6 +322,22 @@ func (d Document) check() error {
 	refs("timeout_backoff", d.TimeoutBackoff.Interpretations)
 	refs("grpc content type", d.GRPC.ContentType.Interpretations)
 	refs("grpc vehicle id", d.GRPC.VehicleIDMetadata.Interpretations)
+	for i, a := range d.GRPC.AppStatus {
+		refs(a.Row, a.Interpretations)
+		if a.Value != i || a.RetryAfter != (a.Name == "RETRYAFTER") {
+			errs = append(errs, fmt.Sprintf("grpc app status %d %s: value/retry_after", a.Value, a.Name))
+		}
+	}
+	for _, sv := range d.GRPC.Services {
+		uniq("grpc service " + sv.Path)
+		refs(sv.Path, sv.Interpretations)
+		if sv.Path != "/"+sv.Service+"/"+sv.Method || (sv.Streaming != "unary" && sv.Streaming != "client" && sv.Streaming != "server") {
+			errs = append(errs, "grpc service "+sv.Path+": path/streaming")
+		}
+	}
+	if g := d.GRPC; !(0 < g.SplitMinBytes && g.SplitMinBytes <= g.SplitSizeBytes && g.SplitSizeBytes <= g.SplitMaxBytes) {
+		errs = append(errs, "grpc split sizes out of order")
+	}
 	refs("data_format", d.DataFormat.Interpretations)
 	refs("file_name", d.FileName.Interpretations)
 	refs("vehicle_id", d.VehicleID.Interpretations)

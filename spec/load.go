@@ -41,7 +41,13 @@ type rawData struct {
 		VehicleIDMetadata VehicleIDMetadata `yaml:"vehicle_id_metadata"`
 		MinVersion        string            `yaml:"min_version"`
 		SplitSizeBytes    int               `yaml:"split_size_bytes"`
+		SplitMinBytes     int               `yaml:"split_min_bytes"`
+		SplitMaxBytes     int               `yaml:"split_max_bytes"`
 		AppDataMaxBytes   int               `yaml:"app_data_max_bytes"`
+		AppStatus         []GRPCAppStatus   `yaml:"app_status"`
+		RetryAfterRule    string            `yaml:"retry_after_rule"`
+		Services          []GRPCService     `yaml:"services"`
+		SizeLimits        []GRPCSizeLimit   `yaml:"size_limits"`
 	}
 	MQTT struct {
 		Reason      MQTTReasonTables `yaml:"reason"`

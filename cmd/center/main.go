@@ -33,6 +33,7 @@ import (
 // -config file. The zero value is not usable; start from defaults.
 type options struct {
 	Addr             string        `yaml:"addr"`
+	GRPCAddr         string        `yaml:"grpc_addr"`
 	PKI              string        `yaml:"pki"`
 	Cert             string        `yaml:"cert"`
 	Key              string        `yaml:"key"`
@@ -57,7 +58,7 @@ type options struct {
 
 func defaults() options {
 	return options{
-		Addr: "127.0.0.1:8443", PKI: "fixtures/pki", ClientRevocation: "ocsp", Responder: "127.0.0.1:0",
+		Addr: "127.0.0.1:8443", GRPCAddr: "127.0.0.1:9080", PKI: "fixtures/pki", ClientRevocation: "ocsp", Responder: "127.0.0.1:0",
 		SessionLifetime: 12 * time.Hour, ClientTimeout: time.Second, TimeScale: 1, VehicleIDLength: 17,
 		ExVeDemoFleet: 24,
 	}
@@ -101,6 +102,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("center", flag.ContinueOnError)
 	fs.String("config", "", "YAML file with any of the settings below as keys (flag name with _ for -); flags on the command line win")
 	fs.StringVar(&o.Addr, "addr", o.Addr, "listen address (Appendix 2: 443 on a bench)")
+	fs.StringVar(&o.GRPCAddr, "grpc-addr", o.GRPCAddr, "gRPC listen address (7.2.4; Appendix 2: 9080 on a bench); empty: no gRPC")
 	fs.StringVar(&o.PKI, "pki", o.PKI, "directory of the test PKI (used for unset certificate settings and by the built-in responder)")
 	fs.StringVar(&o.Cert, "cert", o.Cert, "server certificate chain, PEM (default <pki>/center-ecdsa.chain.pem: ECDSA P-256)")
 	fs.StringVar(&o.Key, "key", o.Key, "server key, PEM (default <pki>/center-ecdsa.key.pem)")
@@ -182,6 +184,7 @@ func start(o options, logf func(string, ...any)) (*center.Server, *center.Revoca
 	}
 	cfg := center.NewDefaultConfig()
 	cfg.Addr, cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile = o.Addr, o.Cert, o.Key, o.ClientCA
+	cfg.GRPCAddr = o.GRPCAddr
 	cfg.VehicleIDLength = o.VehicleIDLength
 	cfg.TLS.AltCertFile, cfg.TLS.AltKeyFile = o.AltCert, o.AltKey
 	cfg.TLS.SessionLifetime = o.SessionLifetime
@@ -229,6 +232,9 @@ func start(o options, logf func(string, ...any)) (*center.Server, *center.Revoca
 	}
 	logf("center: serving %s", certs)
 	logf("center: listening on %s", s.Addr())
+	if g := s.GRPCAddr(); g != "" {
+		logf("center: gRPC (7.2.4) on %s", g)
+	}
 	return s, rs, nil
 }
 
@@ -324,5 +330,9 @@ func (h *logHook) OnHandshake(i center.HandshakeInfo) {
 }
 
 func (h *logHook) OnAnswer(x *center.Exchange, a center.Answer, _ time.Time) {
+	if x.Protocol == center.ProtoGRPC {
+		h.logf("conn %d: gRPC %s (%d message(s), %d bytes) -> HTTP %d, grpc-status %d, status %d by %s", x.Conn.ID, x.Path, len(x.Messages), x.RawBodyLen, a.Status, a.Code, a.AppStatus, a.By)
+		return
+	}
 	h.logf("conn %d: %s %s (%d bytes) -> %d by %s", x.Conn.ID, x.Method, x.Path, len(x.Body), a.Status, a.By)
 }

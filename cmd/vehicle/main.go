@@ -72,6 +72,8 @@ func main() {
 	flag.BoolVar(&cfg.WildcardServerNames, "wildcard-server-names", cfg.WildcardServerNames, "accept a wildcard server certificate (*.icoc.test) for the center's name (default: the name must be a SAN exactly, I-081)")
 	specFile := flag.String("spec", "", "YAML file of the register's readings (the keys of a DUT profile's spec: section, spec/INTERPRETATIONS.md); default: the register's")
 	flag.BoolVar(&cfg.Push, "push", cfg.Push, "keep a push connection to the center (7.2.3.9.2)")
+	flag.StringVar(&cfg.GRPCTarget, "grpc", cfg.GRPCTarget, "the center's gRPC port, host:port (default: the center URL's host, port 9080)")
+	flag.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "address to dial instead of the gRPC port's (host:port)")
 	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
 	flag.Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "wall seconds per spec second (1: real time)")
 	vissV3 := flag.String("viss-v3", "", "listen address (host:port) of a VISS v3 server (wss and https; e.g. 127.0.0.1:6443)")

@@ -10,8 +10,10 @@
 package bench
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 
 	"go.einride.tech/can"
 )
@@ -24,6 +26,7 @@ const (
 	MsgAPICallTrigger  = "APICallTrigger"
 	MsgDownloadRequest = "DownloadRequest"
 	MsgPushAck         = "PushAck"
+	MsgBulkUpload      = "BulkUploadTrigger"
 )
 
 // Frame identifiers of the bench messages (standard 11-bit IDs); a test
@@ -41,11 +44,13 @@ const (
 	IDDownloadRequest uint32 = 0x112
 	// IDPushAck acknowledges a push from the center; see PushAck.
 	IDPushAck uint32 = 0x113
+	// IDBulkUpload asks for the upload of a bulk file; see BulkUpload.
+	IDBulkUpload uint32 = 0x114
 )
 
 var controlIDs = map[uint32]bool{
 	IDIgnition: true, IDVIN: true, IDUploadTrigger: true,
-	IDAPICallTrigger: true, IDDownloadRequest: true, IDPushAck: true,
+	IDAPICallTrigger: true, IDDownloadRequest: true, IDPushAck: true, IDBulkUpload: true,
 }
 
 func mustMessage(name string) *Message {
@@ -267,6 +272,48 @@ func (p PushAck) Frame() can.Frame {
 		panic(err)
 	}
 	return f
+}
+
+// BulkUpload asks the vehicle to upload a bulk file of SizeKiB KiB (message
+// BulkUploadTrigger; 7.2.4.1: "binary files exceeding MB, such as video",
+// which gRPC splits into messages of about 1 MB). The content is
+// BulkData(RequestID, SizeKiB*1024), so the receiver can check it; the
+// file name carries RequestID like an upload trigger's.
+type BulkUpload struct {
+	SizeKiB   uint16
+	RequestID uint32
+}
+
+// Frame encodes b.
+func (b BulkUpload) Frame() can.Frame {
+	f, err := mustMessage(MsgBulkUpload).FrameRaw(map[string]uint64{"BulkSizeKiB": uint64(b.SizeKiB), "BulkRequestID": uint64(b.RequestID)})
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+// DecodeBulkUpload decodes a BulkUploadTrigger frame.
+func DecodeBulkUpload(f can.Frame) (BulkUpload, error) {
+	v, err := mustMessage(MsgBulkUpload).Decode(f)
+	if err != nil {
+		return BulkUpload{}, fmt.Errorf("not a bulk upload trigger: %w", err)
+	}
+	return BulkUpload{SizeKiB: uint16(v["BulkSizeKiB"]), RequestID: uint32(v["BulkRequestID"])}, nil
+}
+
+// BulkData is the content of the bulk file of request id: n bytes of a
+// PCG stream seeded by id (incompressible, like video), the same on every
+// call.
+func BulkData(id uint32, n int) []byte {
+	r := rand.New(rand.NewPCG(uint64(id), 0x1c0c))
+	b := make([]byte, n)
+	var w [8]byte
+	for i := 0; i < n; i += 8 {
+		binary.BigEndian.PutUint64(w[:], r.Uint64())
+		copy(b[i:], w[:])
+	}
+	return b
 }
 
 // ReadoutAppID is the push application ID (7.2.3.9.2 app_id) by which a

@@ -11,6 +11,7 @@ func TestIDsMatchDBC(t *testing.T) {
 	for name, id := range map[string]uint32{
 		MsgIgnition: IDIgnition, MsgVIN: IDVIN, MsgUploadTrigger: IDUploadTrigger,
 		MsgAPICallTrigger: IDAPICallTrigger, MsgDownloadRequest: IDDownloadRequest, MsgPushAck: IDPushAck,
+		MsgBulkUpload: IDBulkUpload,
 	} {
 		m, ok := DB().Message(name)
 		if !ok || m.ID != id {
@@ -116,6 +117,18 @@ func TestOtherTriggersEncode(t *testing.T) {
 	v, err := m.Decode(APICall{APIID: 7, RequestID: 9}.Frame())
 	if err != nil || v["APIID"] != 7 || v["APIRequestID"] != 9 {
 		t.Errorf("%v %v", v, err)
+	}
+}
+
+func TestBulkUpload(t *testing.T) {
+	f := BulkUpload{SizeKiB: 1500, RequestID: 77}.Frame()
+	b, err := DecodeBulkUpload(f)
+	if err != nil || b.SizeKiB != 1500 || b.RequestID != 77 || !IsControl(f) {
+		t.Fatalf("%+v %v", b, err)
+	}
+	d := BulkData(77, 1001)
+	if len(d) != 1001 || string(d) != string(BulkData(77, 1001)) || string(d[:8]) == string(BulkData(78, 8)) {
+		t.Fatal("BulkData is not a deterministic stream per request ID")
 	}
 }
 

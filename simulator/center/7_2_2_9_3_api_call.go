@@ -23,6 +23,9 @@ type Call struct {
 	Number    string
 	Body      []byte
 	At        time.Time
+	// Protocol is how the call came (HTTP's POST /api/{number}, or gRPC's
+	// ApiService.CallApi with api_id Number); empty means HTTP.
+	Protocol Protocol
 }
 
 type callLog struct {

@@ -30,6 +30,10 @@ type Config struct {
 	// VehicleIDLength is the length a vehicle identifier must have; 17 for a
 	// VIN (see the register, I-001, for the seed's 15).
 	VehicleIDLength int `yaml:"vehicle_id_length"`
+	// GRPCAddr, when set, is the TCP listen address of the gRPC port
+	// (7.2.4; Appendix 2: 9080 on a bench; port 0 picks a free port),
+	// served with the same TLS configuration and hooks; empty: no gRPC.
+	GRPCAddr string `yaml:"grpc_addr"`
 	// Spec holds the register's readings the center applies where it reads
 	// one (the file-name rules of Appendix 1 §2: triggers, invalid request
 	// ID); VehicleIDHeader and VehicleIDLength are set on their own.
@@ -76,6 +80,11 @@ func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: %v", c.Addr, err))
+	}
+	if c.GRPCAddr != "" {
+		if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
+			errs = append(errs, fmt.Errorf("grpc_addr %q: %v", c.GRPCAddr, err))
+		}
 	}
 	for _, f := range []struct{ name, path string }{
 		{"cert_file", c.CertFile}, {"key_file", c.KeyFile}, {"client_ca_file", c.ClientCAFile},

@@ -13,6 +13,13 @@ import (
 // answer the next Times matching exchanges (Times < 0: every one until the
 // plan is reset) with Status (HTTP) or Code (gRPC, MQTT), or stall them for
 // Stall (wall time), or drop the connection.
+//
+// For gRPC (Protocol ProtoGRPC, PathPrefix a method such as
+// /CanService/SendCans): Code answers with that grpc-status; AppStatus with
+// code 0 and that application status; Status (not 0 or 200) with a raw
+// HTTP status and no grpc-status; Reset with RST_STREAM; Drop by closing
+// the connection. A step with none of these lets the service answer, with
+// the step's Header (a set-cookie, say), Stall and GoAway applied.
 type Fault struct {
 	// Times is how many exchanges this step answers; negative means all.
 	Times int
@@ -37,8 +44,17 @@ type Fault struct {
 	// Drop closes the connection without an answer.
 	Drop bool
 	// PathPrefix, when set, limits the step to exchanges whose path has it
-	// (HTTP path, gRPC full method, MQTT topic).
+	// (HTTP path, gRPC full method such as /CanService/SendCans, MQTT topic).
 	PathPrefix string
+	// AppStatus answers a gRPC call with code 0 and this application status
+	// in the response message (1 RETRYAFTER with RetryAfterSec, 2 BUSY).
+	AppStatus     int
+	RetryAfterSec uint32
+	// Reset resets the call's stream (HTTP/2 RST_STREAM) instead of an
+	// answer; GoAway sends GOAWAY on the call's connection after the answer
+	// (gRPC).
+	Reset  bool
+	GoAway bool
 	// Service, when set, limits the step to the requests of that mounted
 	// service (Exchange.Service, e.g. "exve"); "" matches every request.
 	Service string
@@ -66,6 +82,10 @@ func (f Fault) String() string {
 		return fmt.Sprintf("delay %v x%d", f.Delay, f.Times)
 	case f.Drop:
 		return fmt.Sprintf("drop x%d", f.Times)
+	case f.Reset:
+		return fmt.Sprintf("RST_STREAM x%d", f.Times)
+	case f.AppStatus != 0:
+		return fmt.Sprintf("application status %d (retry_after_sec %d) x%d", f.AppStatus, f.RetryAfterSec, f.Times)
 	case f.Stall > 0:
 		return fmt.Sprintf("stall %v then %d x%d", f.Stall, f.Status, f.Times)
 	case f.Protocol.Or() != ProtoHTTP:
@@ -141,6 +161,12 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 		}
 		if f.Drop {
 			return Answer{Drop: true, Stall: f.Stall, By: p.ID()}
+		}
+		if x.Protocol.Or() != ProtoHTTP {
+			// Another protocol's frontend builds its own answer from the
+			// step: no HTTP Result body.
+			return Answer{Status: f.Status, Code: f.Code, Message: f.Message, Header: f.Header.Clone(), Stall: f.Stall,
+				AppStatus: f.AppStatus, RetryAfterSec: f.RetryAfterSec, Reset: f.Reset, GoAway: f.GoAway, By: p.ID()}
 		}
 		status := f.Status
 		if status == 0 {

@@ -94,12 +94,16 @@ type Message struct {
 	// Len is the message's length on the wire (compressed when Compressed).
 	Len        int
 	Compressed bool
+	// Size is the message's length before compression (the serialized
+	// protobuf message for gRPC); equal to Len when not Compressed.
+	Size int
 }
 
 // Exchange is one request as the center received it, in any protocol: an
 // HTTP request, a gRPC call, an MQTT packet that expects an answer. Body is
-// the request body (for HTTP after any Content-Encoding was removed);
-// RawBodyLen is its length on the wire. For gRPC, Method is "POST", Path
+// the request body (for HTTP after any Content-Encoding was removed; nil
+// for gRPC, whose messages Messages and Key describe); RawBodyLen is its
+// length on the wire. For gRPC, Method is "POST", Path
 // the full method (/CanService/SendCans), Header the request metadata; for
 // MQTT, Method is the packet type (CONNECT, PUBLISH, SUBSCRIBE, ...), Path
 // the topic, Header the properties.
@@ -178,13 +182,25 @@ type Answer struct {
 	Body   []byte
 	Stall  time.Duration
 	Drop   bool
+	// AppStatus, for gRPC, is the application status the response message
+	// carries with code 0 (1 RETRYAFTER, 2 BUSY; Tables 7-14 to 7-19), and
+	// RetryAfterSec its retry_after_sec; 0 means the API's own answer.
+	AppStatus     int
+	RetryAfterSec uint32
+	// Reset, for HTTP/2 and gRPC, resets the request's stream (RST_STREAM)
+	// instead of answering; GoAway sends GOAWAY on its connection after the
+	// answer, so the client must open a new connection for the next one.
+	Reset  bool
+	GoAway bool
 	// By names the hook or API that produced the answer.
 	By string
 }
 
 // Decided reports whether a hook's Answer decides the exchange: it has a
 // Status or a Code, drops, or names the hook that made it.
-func (a Answer) Decided() bool { return a.Status != 0 || a.Code != 0 || a.Drop || a.By != "" }
+func (a Answer) Decided() bool {
+	return a.Status != 0 || a.Code != 0 || a.Drop || a.Reset || a.AppStatus != 0 || a.By != ""
+}
 
 // Hook extends the center at the events it provides. Hooks are called in the
 // order they were added; for OnRequest the first hook whose Answer is

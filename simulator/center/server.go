@@ -55,6 +55,9 @@ type Server struct {
 	connSeq atomic.Uint64
 	reqSeq  atomic.Uint64
 	closed  chan struct{}
+
+	grpcMu sync.Mutex
+	grpc   *grpcFrontend // the gRPC port (7_2_4_grpc.go); nil when not started
 }
 
 // New checks cfg, loads its certificates and returns a Server that is not
@@ -204,6 +207,9 @@ func (s *Server) Start() error {
 		ErrorLog: nil,
 	}
 	go func() { _ = s.http.Serve(hl) }()
+	if s.cfg.GRPCAddr != "" {
+		return s.StartGRPC(s.cfg.GRPCAddr)
+	}
 	return nil
 }
 
@@ -223,6 +229,7 @@ func (s *Server) Close() error {
 	default:
 		close(s.closed)
 	}
+	s.closeGRPC()
 	s.closeMounts()
 	if s.http == nil {
 		return nil

@@ -50,9 +50,13 @@ func NewStore() *Store { return &Store{files: map[[2]string]*StoredFile{}} }
 // Put records one delivery of data under (vehicleID, name), received at
 // at; the file of that name takes its content.
 func (s *Store) Put(vehicleID, name string, data []byte, at time.Time) {
+	s.put(vehicleID, name, append([]byte(nil), data...), at)
+}
+
+// put is Put of data the store may keep as it is (the caller's own copy).
+func (s *Store) put(vehicleID, name string, data []byte, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	data = append([]byte(nil), data...)
 	sum := sha256.Sum256(data)
 	s.deliveries = append(s.deliveries, Delivery{VehicleID: vehicleID, Name: name, Data: data, SHA256: sum, At: at, Seq: len(s.deliveries) + 1})
 	k := [2]string{vehicleID, name}

@@ -25,6 +25,11 @@ func (v *Vehicle) dialTLS(ctx context.Context, network, addr string, tc *tls.Con
 	if v.cfg.CenterAddr != "" {
 		addr = v.cfg.CenterAddr
 	}
+	return v.dialTLSAt(ctx, network, addr, tc)
+}
+
+// dialTLSAt is dialTLS to addr as given (the gRPC port has its own).
+func (v *Vehicle) dialTLSAt(ctx context.Context, network, addr string, tc *tls.Config) (net.Conn, error) {
 	chk, _ := checkers.Load(v.tls)
 	sc, _ := chk.(*serverChecker)
 	tc = v.quirkedHello(tc)

@@ -57,10 +57,16 @@ type exchange struct {
 	name   string
 	ruleID string
 	send   func(ctx context.Context, attempt int) (int, error)
+	// grpcSend, when set, makes the request a gRPC call retried by
+	// grpcExchange (7_2_4_grpc.go) instead of send.
+	grpcSend func(ctx context.Context) grpcResult
 }
 
 // exchange runs the retry engine for x: see deliver.
 func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
+	if x.grpcSend != nil {
+		return v.grpcExchange(ctx, x)
+	}
 	rule, ok := v.doc.RetryRuleFor(x.ruleID)
 	if !ok {
 		v.logf("vehicle: no retry rule %q in spec; not retrying", x.ruleID)

@@ -66,6 +66,9 @@ func (v *Vehicle) onCallFrame(f can.Frame) bool {
 // ID. The reading of the register (I-059) gives it the real-time rule of
 // 7.2.2.6, the one for answers needed within seconds.
 func (v *Vehicle) apiCall(number int, requestID uint32) exchange {
+	if u, ok := callUplinks[v.cfg.Uplink]; ok && u.api != nil {
+		return u.api(v, number, requestID)
+	}
 	path := "/api/" + strconv.Itoa(number)
 	if v.quirks.Has("api-path") {
 		path = "/apis/" + strconv.Itoa(number)
@@ -79,6 +82,9 @@ func (v *Vehicle) apiCall(number int, requestID uint32) exchange {
 // download is 7.2.2.9.4, GET /download/{filename}; 7.2.2.6 gives downloads
 // no retry (N/A).
 func (v *Vehicle) download(name string) exchange {
+	if u, ok := callUplinks[v.cfg.Uplink]; ok && u.download != nil {
+		return u.download(v, name)
+	}
 	path := "/download/" + name
 	if v.quirks.Has("download-path") {
 		path = "/downloads/" + name

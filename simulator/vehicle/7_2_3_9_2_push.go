@@ -51,6 +51,10 @@ func (v *Vehicle) Pushes() []Push {
 // push ALPN token, serves HTTP/2 on that connection (the center is the
 // client), and dials again 3 s (spec) after it is lost.
 func (v *Vehicle) pushKeeper(ctx context.Context) {
+	if v.cfg.Uplink == UplinkGRPC {
+		v.grpcPushKeeper(ctx) // on the gRPC channel (7.2.4.4.2)
+		return
+	}
 	if !v.cfg.Push || !v.cfg.HTTP2 || v.quirks.Has("no-push-connection") {
 		return
 	}

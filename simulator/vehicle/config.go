@@ -62,6 +62,13 @@ type Config struct {
 	// uploads, API calls and downloads: one of UplinkNames ("http" by
 	// default).
 	Uplink string `yaml:"uplink"`
+	// GRPCTarget is the host:port of the center's gRPC port (7.2.4); empty:
+	// the center URL's host on port 9080 (Appendix 2). Its host is the TLS
+	// server name.
+	GRPCTarget string `yaml:"grpc_target"`
+	// GRPCAddr, when set, is dialled instead of GRPCTarget (as CenterAddr
+	// for the HTTPS port).
+	GRPCAddr string `yaml:"grpc_addr"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
 	// WildcardServerNames lets a wildcard DNS SAN (*.icoc.test) match the
@@ -126,6 +133,13 @@ func (c Config) Validate() error {
 	if c.CenterAddr != "" {
 		if _, _, err := net.SplitHostPort(c.CenterAddr); err != nil {
 			errs = append(errs, fmt.Errorf("center_addr %q: %v", c.CenterAddr, err))
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"grpc_target", c.GRPCTarget}, {"grpc_addr", c.GRPCAddr}} {
+		if f.v != "" {
+			if _, _, err := net.SplitHostPort(f.v); err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %v", f.name, f.v, err))
+			}
 		}
 	}
 	if c.Resolver != "" {

@@ -64,11 +64,14 @@ type Vehicle struct {
 	conn *bus.Conn // the bus, once Run has opened it
 
 	http   *session
+	grpc   *grpcSession // the gRPC channel (7_2_4_grpc.go)
 	pushes pushLog
-	jobs   chan exchange // API calls and downloads (7_2_2_9_3, 7_2_2_9_4)
-	viss   *viss.Service // nil without VISS servers
-	wg     sync.WaitGroup
-	ready  chan struct{}
+	// downloads are the files downloaded over gRPC (7_2_4_4_calls.go).
+	downloads downloadLog
+	jobs      chan exchange // API calls and downloads (7_2_2_9_3, 7_2_2_9_4)
+	viss      *viss.Service // nil without VISS servers
+	wg        sync.WaitGroup
+	ready     chan struct{}
 }
 
 // Ready is closed once the vehicle listens on the bus: frames sent before
@@ -108,6 +111,7 @@ func New(cfg Config) (*Vehicle, error) {
 			return nil, fmt.Errorf("vehicle config: %w", err)
 		}
 	}
+	v.grpc = &grpcSession{v: v}
 	return v, nil
 }
 
@@ -245,6 +249,13 @@ func (v *Vehicle) onFrame(r canfile.Record) {
 		if changed {
 			v.logf("vehicle: VIN %s read from the bus", vin)
 		}
+	case f.ID == bench.IDBulkUpload:
+		b, err := bench.DecodeBulkUpload(f)
+		if err != nil {
+			v.logf("vehicle: %v", err)
+			return
+		}
+		v.request(dataRequest{trigger: bench.UploadTrigger{Trigger: 'c', RequestID: b.RequestID}, at: r.Time, bulk: int(b.SizeKiB) * 1024}, false)
 	case f.ID == bench.IDUploadTrigger:
 		t, err := bench.DecodeUploadTrigger(f)
 		if err != nil {
@@ -331,6 +342,9 @@ type dataRequest struct {
 	at       time.Time
 	periodic bool
 	epoch    uint64
+	// bulk, when positive, asks for a bulk file of that many bytes
+	// (bench.BulkUpload) instead of the CAN data.
+	bulk int
 }
 
 // request queues r unless the ignition forbids it (a trigger needs IG-ON,
@@ -413,6 +427,16 @@ func (v *Vehicle) upload(r dataRequest) {
 		}
 		v.armPeriodic()
 		v.mu.Unlock()
+		return
+	}
+	if r.bulk > 0 {
+		v.mu.Lock()
+		counter := v.counter
+		v.counter = (v.counter + 1) % 100
+		v.mu.Unlock()
+		// A bulk file (video, say) is not CAN data: when its retries are
+		// spent it is not kept.
+		v.deliver(pctx, uploadJob{name: v.fileName(r.at, counter, r.trigger), data: bench.BulkData(r.trigger.RequestID, r.bulk)})
 		return
 	}
 	v.mu.Lock()
