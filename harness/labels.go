@@ -83,8 +83,9 @@ func AllowedLabels() map[string]string {
 }
 
 // idPattern is what a spec ID looks like: a clause (7.2.2.4, A1.2) and
-// optionally a table row (T7-8 503, T7-4 A).
-var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$`)
+// optionally a table row (T7-8 503, T7-4 A, and an MQTT reason code as the
+// seed prints it: T7-21 0x89).
+var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ ([A-Z0-9]+|0x[0-9A-F]{2}))?$`)
 
 // FormatName builds "[id] text" without registering it (for tables that
 // refer to specs by name, such as the quirk self-test's); an ID that is not

@@ -44,10 +44,11 @@ type rawData struct {
 		AppDataMaxBytes   int               `yaml:"app_data_max_bytes"`
 	}
 	MQTT struct {
-		Reason      MQTTReasonTables `yaml:"reason"`
-		AckTimeouts []AckTimeout     `yaml:"ack_timeouts"`
-		Topics      []TopicForm      `yaml:"topics"`
-		Rules       []Rule           `yaml:"rules"`
+		Reason         MQTTReasonTables `yaml:"reason"`
+		AckTimeouts    []AckTimeout     `yaml:"ack_timeouts"`
+		Topics         []TopicForm      `yaml:"topics"`
+		Rules          []Rule           `yaml:"rules"`
+		PayloadFormats []PayloadFormat  `yaml:"payload_formats"`
 	}
 	Headers struct {
 		MediaTypes []MediaType    `yaml:"media_types"`

@@ -146,6 +146,11 @@ type Answer struct {
 	Body   []byte
 	Stall  time.Duration
 	Drop   bool
+	// Withhold sends no answer and keeps the connection (Fault.Withhold).
+	Withhold bool
+	// Disconnect closes with the protocol's own close carrying Code
+	// (Fault.Disconnect: an MQTT DISCONNECT).
+	Disconnect bool
 	// By names the hook or API that produced the answer.
 	By string
 }

@@ -38,6 +38,8 @@ type Server struct {
 
 	mu    sync.RWMutex
 	hooks []Hook
+	mqtt  *Broker  // the MQTT broker (7_2_5_mqtt.go), guarded by mu; nil until StartMQTT
+	otps  otpStore // the one-time passwords of 7.2.5.7 (7_2_5_7_otp.go)
 
 	alpn atomic.Pointer[[]string]
 	// apiQuirks are the quirks of the API layer (api.go); the TLS layer
@@ -192,6 +194,9 @@ func (s *Server) Close() error {
 	default:
 		close(s.closed)
 	}
+	if b := s.MQTT(); b != nil {
+		b.close()
+	}
 	if s.http == nil {
 		return nil
 	}
@@ -258,6 +263,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a Answer) {
+	if a.Withhold && a.Stall <= 0 {
+		a.Stall = 24 * time.Hour // until the client goes away
+	}
 	if a.Stall > 0 {
 		t := time.NewTimer(a.Stall)
 		select {
