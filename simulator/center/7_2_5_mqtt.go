@@ -768,7 +768,12 @@ func (h *brokerHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.
 			pk.ReasonCode = 0 // mochi-mqtt's "granted QoS" is Success in a PUBACK
 		}
 		if pk.ReasonCode > 0 && pk.ReasonCode < 0x80 && pk.Properties.ReasonString == "" {
+			// mochi-mqtt writes a code below 0x80 only with a property;
+			// a Reason String carries it even to a client that asked for
+			// no problem information (Request Problem Information 0):
+			// the table row's code must reach the wire.
 			pk.Properties.ReasonString = reasonName(int(pk.ReasonCode))
+			pk.Mods.DisallowProblemInfo = false
 		}
 	case packets.Suback, packets.Unsuback:
 		ack := "SUBACK"
@@ -790,6 +795,10 @@ func (h *brokerHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.
 	case packets.Pingresp:
 		key = "PINGRESP"
 	case packets.Publish:
+		// Request Problem Information 0 bars Reason Strings and User
+		// Properties from every packet but PUBLISH, CONNACK and DISCONNECT
+		// (MQTT-3.1.2-29); mochi-mqtt bars them from PUBLISH too.
+		pk.Mods.DisallowProblemInfo = false
 		h.b.sent(c, pk)
 		return pk
 	case packets.Disconnect:

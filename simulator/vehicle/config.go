@@ -60,6 +60,8 @@ type Config struct {
 	// uploads, API calls and downloads: one of UplinkNames ("http" by
 	// default).
 	Uplink string `yaml:"uplink"`
+	// MQTT is the vehicle's side of 7.2.5, used when Uplink is "mqtt".
+	MQTT MQTTConfig `yaml:"mqtt"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
 	// Revocation says how the vehicle reaches the CRL distribution points
@@ -83,6 +85,7 @@ func NewDefaultConfig() Config {
 		VehicleIDHeader: "vehicle_id",
 		HTTP2:           true,
 		Uplink:          UplinkHTTP,
+		MQTT:            DefaultMQTTConfig(),
 	}
 }
 
@@ -130,6 +133,16 @@ func (c Config) Validate() error {
 	}
 	if _, ok := uplinks[c.Uplink]; !ok {
 		errs = append(errs, fmt.Errorf("uplink %q: want one of %v", c.Uplink, UplinkNames()))
+	}
+	if c.MQTT.Broker != "" {
+		if _, _, err := net.SplitHostPort(c.MQTT.Broker); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt.broker %q: %v (want host:port)", c.MQTT.Broker, err))
+		}
+	}
+	if c.MQTT.BrokerAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MQTT.BrokerAddr); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt.broker_addr %q: %v (want host:port)", c.MQTT.BrokerAddr, err))
+		}
 	}
 	if c.TimeScale <= 0 {
 		errs = append(errs, fmt.Errorf("time_scale %v: must be positive", c.TimeScale))

@@ -51,6 +51,7 @@ type Vehicle struct {
 	epoch          uint64 // power cycles so far
 
 	http   *session
+	mqtt   *mqttSession // the MQTT uplink's session (7_2_5_mqtt.go); nil for other uplinks
 	pushes pushLog
 	jobs   chan exchange // API calls and downloads (7_2_2_9_3, 7_2_2_9_4)
 	wg     sync.WaitGroup
@@ -84,6 +85,7 @@ func New(cfg Config) (*Vehicle, error) {
 		ready:    make(chan struct{}),
 	}
 	v.http = newSession(v)
+	v.mqtt = newMQTTSession(v)
 	return v, nil
 }
 
@@ -120,6 +122,13 @@ func (v *Vehicle) Run(ctx context.Context) error {
 		defer v.wg.Done()
 		v.dataUploader(ctx)
 	}()
+	for _, run := range runners {
+		v.wg.Add(1)
+		go func() {
+			defer v.wg.Done()
+			run(v, ctx)
+		}()
+	}
 	v.logf("vehicle: listening on %s (quirks: %s)", conn.Config(), v.quirks.Names())
 	close(v.ready)
 	for conn.Receive() {
@@ -151,6 +160,22 @@ func (v *Vehicle) VIN() string {
 }
 
 var powerLossHooks []func(*Vehicle)
+
+// runners run beside the vehicle's own loops for as long as Run does (an
+// uplink's session keeper); a file adds one with registerRunner from an
+// init function. Each returns when ctx ends.
+var runners []func(v *Vehicle, ctx context.Context)
+
+func registerRunner(f func(v *Vehicle, ctx context.Context)) { runners = append(runners, f) }
+
+// ignitionHooks run after every change of the ignition state (from, to),
+// outside the vehicle's lock; a file adds one with registerIgnitionHook
+// from an init function.
+var ignitionHooks []func(v *Vehicle, from, to bench.Ignition)
+
+func registerIgnitionHook(f func(v *Vehicle, from, to bench.Ignition)) {
+	ignitionHooks = append(ignitionHooks, f)
+}
 
 // registerPowerLossHook adds a hook that runs for every vehicle at +B OFF
 // (7.1.1.5: CRL/OCSP caches are discarded "only when +B is turned OFF");
@@ -266,6 +291,9 @@ func (v *Vehicle) setIgnition(i bench.Ignition, at time.Time) {
 	v.mu.Unlock()
 	for _, h := range powerLossHooks {
 		h(v)
+	}
+	for _, h := range ignitionHooks {
+		h(v, prev, i)
 	}
 	if igOff {
 		// Appendix 1 §2 trigger identifier f: the upload IG-OFF launched.
