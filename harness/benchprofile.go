@@ -53,6 +53,7 @@ var StimulusActions = map[string]string{
 	"api-call":       "ask for an API call to the center",
 	"download":       "ask for a data download",
 	"push-ack":       "acknowledge a push from the center",
+	"center-push":    "make the center DUT push to the profile's VIN over MQTT (7.2.5.9.2)",
 }
 
 // Decoders are the CAN data file decoders a profile may choose.

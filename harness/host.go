@@ -163,6 +163,9 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 		if r.Link, err = netfault.NewProxy("127.0.0.1:0", r.Center.Addr()); err != nil {
 			return bus.Config{}, err
 		}
+		if err := r.linkMQTT("127.0.0.1:0"); err != nil {
+			return bus.Config{}, err
+		}
 	}
 	return e.Config(), nil
 }
@@ -187,6 +190,9 @@ func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 		hs.dns.Set(name, l.HostIP)
 	}
 	if r.Link, err = netfault.NewProxy(net.JoinHostPort(h, "443"), r.Center.Addr()); err != nil {
+		return bus.Config{}, err
+	}
+	if err := r.linkMQTT(net.JoinHostPort(h, "8883")); err != nil {
 		return bus.Config{}, err
 	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
@@ -216,6 +222,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		}
 		vc.Logf = r.logf
 		r.configureVehicleTLS(&vc)
+		r.configureVehicleMQTT(&vc)
 		v, err := vehicle.New(vc)
 		if err != nil {
 			return err
@@ -252,6 +259,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		args = append(args, "-revocation-port", strconv.Itoa(r.TLS.RevocationPort()))
 	}
+	args = append(args, r.vehicleMQTTArgs(r.host.netns != nil)...)
 	if hs := &r.host; hs.netns != nil {
 		// By name: center.icoc.test resolves through the harness's DNS
 		// server on the veth to the fault proxy on port 443.

@@ -44,6 +44,8 @@ type Profile struct {
 	Bench BenchConfig `yaml:"bench"`
 	// Decoder names the decoder of the DUT's CAN data files (see Decoders).
 	Decoder string `yaml:"decoder"`
+	// MQTT is the DUT's MQTT side (7.2.5); see MQTTProfile (run_mqtt.go).
+	MQTT MQTTProfile `yaml:"mqtt"`
 
 	lines map[string]int // field path -> line in the source
 }
@@ -254,6 +256,9 @@ func (p *Profile) validate() error {
 		if _, err := os.Stat(f.path); err != nil {
 			return bad(f.field, "%s", unwrapPathError(err))
 		}
+	}
+	if err := p.validateMQTT(bad); err != nil {
+		return err
 	}
 	return p.validateBench(bad)
 }

@@ -60,6 +60,9 @@ type Run struct {
 	uplink string
 	// TLS is the TLS side of the run (run_tls.go).
 	TLS *TLSRun
+	// MQTT is the MQTT side of the run (run_mqtt.go); nil unless the suite
+	// uploads over MQTT.
+	MQTT *MQTTRun
 
 	mu          sync.Mutex
 	ignition    bench.Ignition
@@ -136,6 +139,9 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 	if err := r.startTLS(); err != nil {
 		return err
 	}
+	if err := r.startMQTT(); err != nil {
+		return err
+	}
 	busCfg, err := r.prepareHost(o)
 	if err != nil {
 		return err
@@ -209,6 +215,7 @@ func (r *Run) Stop() {
 		r.vehErr = nil
 	}
 	r.stopHost()
+	r.stopMQTT()
 	if r.Bus != nil {
 		_ = r.Bus.Close()
 	}

@@ -338,7 +338,6 @@ func TestRegister(t *testing.T) {
 	}
 }
 
-
 func TestJSONShape(t *testing.T) {
 	b, err := json.Marshal(All())
 	if err != nil {

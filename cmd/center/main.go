@@ -22,6 +22,8 @@ func main() {
 	flag.StringVar(&cfg.CertFile, "cert", "", "server certificate chain, PEM (default: <pki>/center-ecdsa.chain.pem)")
 	flag.StringVar(&cfg.KeyFile, "key", "", "server key, PEM (default: <pki>/center-ecdsa.key.pem)")
 	flag.StringVar(&cfg.ClientCAFile, "client-ca", "", "OEM root CA for client chains, PEM (default: <pki>/root.crt.pem)")
+	flag.StringVar(&cfg.MQTT.Addr, "mqtt-addr", "127.0.0.1:8883", "MQTT v5 broker listen address (Appendix 2: 8883); empty: no broker")
+	flag.BoolVar(&cfg.MQTT.OTP, "mqtt-otp", false, "require the one-time password of GET /otp at MQTT CONNECT (7.2.5.7)")
 	flag.IntVar(&cfg.VehicleIDLength, "vehicle-id-length", cfg.VehicleIDLength, "length of the vehicle_id header (17 for a VIN; see spec/INTERPRETATIONS.md)")
 	flag.Parse()
 	if cfg.CertFile == "" {
@@ -47,6 +49,14 @@ func main() {
 		os.Exit(1)
 	}
 	cfg.Logf("center: listening on %s", s.Addr())
+	if cfg.MQTT.Addr != "" {
+		b, err := s.StartMQTT(cfg.MQTT)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "center:", err)
+			os.Exit(1)
+		}
+		cfg.Logf("center: MQTT broker listening on %s (OTP %v)", b.Addr(), cfg.MQTT.OTP)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig

@@ -34,6 +34,12 @@ func main() {
 	flag.IntVar(&cfg.Revocation.Port, "revocation-port", 0, "TCP port of the CDP/OCSP hosts instead of the URLs' port 80")
 	flag.BoolVar(&cfg.Push, "push", false, "keep a push connection to the center (7.2.3.9.2)")
 	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
+	flag.StringVar(&cfg.MQTT.Broker, "mqtt-broker", "", "MQTT broker host:port for -uplink mqtt; its host is the TLS server name (default: the center's host, port 8883)")
+	flag.StringVar(&cfg.MQTT.BrokerAddr, "mqtt-addr", "", "address to dial instead of the broker's host (host:port)")
+	flag.BoolVar(&cfg.MQTT.OTP, "mqtt-otp", false, "fetch a one-time password (GET /otp on the center) before each MQTT CONNECT (7.2.5.7)")
+	flag.StringVar(&cfg.MQTT.Application, "mqtt-app", cfg.MQTT.Application, "<Application Name> of CAN data uploads over MQTT (topic <VIN>/<app>/V2C)")
+	flag.StringVar(&cfg.MQTT.PushApplication, "mqtt-push-app", cfg.MQTT.PushApplication, "<Application Name> of pushes over MQTT (topic <VIN>/<app>/C2V)")
+	keepAlive := flag.Uint("mqtt-keep-alive", uint(cfg.MQTT.KeepAlive), "MQTT Keep Alive, seconds")
 	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
 	flag.Parse()
@@ -47,6 +53,7 @@ func main() {
 		cfg.RootCAFile = filepath.Join(*pkiDir, "root.crt.pem")
 	}
 	cfg.Revocation.Resolver = cfg.Resolver
+	cfg.MQTT.KeepAlive = uint16(*keepAlive)
 	if *quirks != "" {
 		cfg.Quirks = strings.Split(*quirks, ",")
 	}

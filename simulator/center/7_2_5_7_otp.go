@@ -107,7 +107,12 @@ func (s *Server) otp(x *Exchange) Answer {
 	if x.VIN == "" || len(x.TLS.PeerCertificates) == 0 {
 		return resultAnswer(http.StatusForbidden, "no client certificate: an OTP is bound to one (RFC 8705)")
 	}
-	lifetime := s.cfg.MQTT.OTPLifetime
+	s.otps.mu.Lock()
+	lifetime := s.otps.lifetime
+	s.otps.mu.Unlock()
+	if lifetime <= 0 {
+		lifetime = s.cfg.MQTT.OTPLifetime
+	}
 	if lifetime <= 0 {
 		lifetime = DefaultMQTTConfig().OTPLifetime
 	}

@@ -66,9 +66,18 @@ func (b *Broker) PushTopics(vin string, appID, subID uint32) (topic, response st
 // a session subscribed to that topic, then until the vehicle acknowledges
 // on the Response Topic with the same Correlation Data, or ctx ends.
 func (b *Broker) Push(ctx context.Context, vin string, appID, subID uint32, payload []byte) (MQTTPushAck, error) {
-	topic, response, err := b.PushTopics(vin, appID, subID)
+	return b.PushTo(ctx, vin, appID, subID, payload, "")
+}
+
+// PushTo is Push with the Response Topic response instead of the center's
+// own (empty: the center's own); a vehicle must answer on it verbatim.
+func (b *Broker) PushTo(ctx context.Context, vin string, appID, subID uint32, payload []byte, response string) (MQTTPushAck, error) {
+	topic, own, err := b.PushTopics(vin, appID, subID)
 	if err != nil {
 		return MQTTPushAck{}, err
+	}
+	if response == "" {
+		response = own
 	}
 	if err := b.waitSubscribed(ctx, vin, topic); err != nil {
 		return MQTTPushAck{}, err
@@ -114,16 +123,12 @@ func (b *Broker) waitSubscribed(ctx context.Context, id, topic string) error {
 	if err := b.waitConnected(ctx, id); err != nil {
 		return err
 	}
-	for {
-		if subs := b.ms.Topics.Subscribers(topic); subs != nil {
-			if _, ok := subs.Subscriptions[id]; ok {
-				return nil
-			}
-		}
+	for !b.Subscribed(id, topic) {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("the vehicle %s is not subscribed to %s: %v", id, topic, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	return nil
 }

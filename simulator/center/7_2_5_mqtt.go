@@ -127,18 +127,25 @@ func (s *Server) MQTT() *Broker {
 	return s.mqtt
 }
 
-// StartMQTT starts the broker on addr (Config.MQTT.Addr when empty) with
-// the center's TLS, offering ALPN "mqtt". It fails when a broker runs.
-func (s *Server) StartMQTT(addr string) (*Broker, error) {
-	if addr == "" {
-		addr = s.cfg.MQTT.Addr
+// StartMQTT starts the broker with cfg (start from Config.MQTT) on
+// cfg.Addr, with the center's TLS, offering ALPN "mqtt". It fails when a
+// broker runs or cfg.Addr is not a listen address.
+func (s *Server) StartMQTT(cfg MQTTConfig) (*Broker, error) {
+	addr := cfg.Addr
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("center: MQTT listen address %q: %v", addr, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mqtt != nil {
 		return nil, errors.New("center: the MQTT broker runs already")
 	}
-	cfg := s.cfg.MQTT
+	if cfg.OTPLifetime <= 0 {
+		cfg.OTPLifetime = DefaultMQTTConfig().OTPLifetime
+	}
+	s.otps.mu.Lock()
+	s.otps.lifetime = cfg.OTPLifetime
+	s.otps.mu.Unlock()
 	if cfg.PushApplication == "" {
 		cfg.PushApplication = "push"
 	}
@@ -194,6 +201,9 @@ func (b *Broker) Addr() string { return b.ln.Addr().String() }
 // CONNACKs from now on (0: none).
 func (b *Broker) SetTopicAliasMaximum(n uint16) { b.tam.Store(uint32(n)) }
 
+// TopicAliasMaximum is the Topic Alias Maximum CONNACKs advertise now.
+func (b *Broker) TopicAliasMaximum() uint16 { return uint16(b.tam.Load()) }
+
 // SetServerKeepAlive changes the Server Keep Alive sent in CONNACKs from
 // now on (0: none, the client's own value stands).
 func (b *Broker) SetServerKeepAlive(seconds uint16) { b.ska.Store(uint32(seconds)) }
@@ -202,6 +212,35 @@ func (b *Broker) SetServerKeepAlive(seconds uint16) { b.ska.Store(uint32(seconds
 func (b *Broker) Connected(id string) bool {
 	cl, ok := b.ms.Clients.Get(id)
 	return ok && !cl.Closed()
+}
+
+// Subscribed reports whether client id is connected and subscribed to a
+// filter that matches topic.
+func (b *Broker) Subscribed(id, topic string) bool {
+	if !b.Connected(id) {
+		return false
+	}
+	subs := b.ms.Topics.Subscribers(topic)
+	if subs == nil {
+		return false
+	}
+	_, ok := subs.Subscriptions[id]
+	return ok
+}
+
+// Kick closes the connection of client id without a DISCONNECT (a lost
+// connection, as a network or server failure leaves it); false when no
+// such client is connected.
+func (b *Broker) Kick(id string) bool {
+	cl, ok := b.ms.Clients.Get(id)
+	if !ok || cl.Closed() {
+		return false
+	}
+	if c := connOf(cl); c != nil {
+		_ = c.Conn.Close()
+		return true
+	}
+	return false
 }
 
 func (b *Broker) close() {

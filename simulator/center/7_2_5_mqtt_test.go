@@ -39,7 +39,7 @@ func startBroker(t *testing.T, otp bool, quirks ...string) (*Server, *Broker, *e
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.StartMQTT("127.0.0.1:0")
+	b, err := s.StartMQTT(mqttAt(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,3 +362,9 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 }
 
 var _ = strings.Contains
+
+func mqttAt(cfg Config) MQTTConfig {
+	m := cfg.MQTT
+	m.Addr = "127.0.0.1:0"
+	return m
+}

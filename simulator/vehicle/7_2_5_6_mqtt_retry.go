@@ -86,7 +86,7 @@ func (v *Vehicle) sendMQTT(ctx context.Context, m mqttMessage) bool {
 			return false
 		}
 		switch {
-		case err == nil && code < 0x80:
+		case err == nil && code < 0x80 && !v.mqttRetry("PUBACK", code):
 			v.logf("vehicle: MQTT: %s delivered (PUBACK 0x%02X) after %d retries", m.name, code, attempt)
 			return true
 		case err == nil && !v.mqttRetry("PUBACK", code):
@@ -109,7 +109,7 @@ func (v *Vehicle) sendMQTT(ctx context.Context, m mqttMessage) bool {
 		}
 		if attempt >= retries {
 			v.logf("vehicle: MQTT: %s: %d retries spent (Table 7-25)", m.name, retries)
-			return false
+			return err == nil && code < 0x80
 		}
 		if err != nil && v.quirks.Has("link-retry-at-once") {
 			if !v.sleep(ctx, time.Second) {

@@ -27,6 +27,7 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "mqtt-flip-retry", Clause: "7.2.5.4 Tables 7-21 to 7-24", Breaks: "inverts the Retry column of the table of this acknowledgement (CONNACK, PUBACK, SUBACK or UNSUBACK)", Arg: "string"})
 	registerQuirk(QuirkInfo{Name: "mqtt-no-disconnect", Clause: "7.2.5.7", Breaks: "closes the connection at IG-OFF without MQTT DISCONNECT"})
 	registerQuirk(QuirkInfo{Name: "mqtt-subscribe-qos0", Clause: "7.2.5.3", Breaks: "subscribes with QoS 0"})
+	registerQuirk(QuirkInfo{Name: "mqtt-subscribe-wildcard", Clause: "7.2.5.2", Breaks: "subscribes to <VIN>/# instead of <VIN>/<application>/C2V"})
 	registerQuirk(QuirkInfo{Name: "backoff-linear", Clause: "7.2.5.5, I-016", Breaks: "extends the retransmission interval linearly (base times the number of timeouts plus one) instead of doubling it (a variant: the seed gives no numbers)", Variant: true})
 }
 
@@ -211,6 +212,11 @@ func (s *mqttSession) cycle(ctx context.Context) {
 	for ctx.Err() == nil && s.wanted() {
 		l, code, err := v.dialMQTT(ctx, v.onMQTTPublish)
 		switch {
+		case l != nil && v.mqttRetry("CONNACK", 0) && attempt < retries:
+			// Only the mqtt-flip-retry quirk retries a success.
+			l.end("CONNACK 0x00 retried (quirk)")
+			attempt++
+			v.sleep(ctx, interval)
 		case l != nil:
 			v.logf("vehicle: MQTT: connected (CONNACK 0x00, Topic Alias Maximum %d)", l.tam)
 			attempt, timeouts = 0, 0
@@ -296,6 +302,9 @@ func (s *mqttSession) subscribePush(ctx context.Context, l *mqttLink) bool {
 		qos = 0
 	}
 	topic := v.pushTopic()
+	if v.quirks.Has("mqtt-subscribe-wildcard") {
+		topic = v.VIN() + "/#"
+	}
 	for attempt := 0; ; attempt++ {
 		code, err := l.subscribe(ctx, topic, qos)
 		if err != nil {
@@ -304,10 +313,10 @@ func (s *mqttSession) subscribePush(ctx context.Context, l *mqttLink) bool {
 			}
 			return false
 		}
-		if code < 0x80 {
-			return true
-		}
 		if !v.mqttRetry("SUBACK", code) || attempt >= retries {
+			if code < 0x80 {
+				return true
+			}
 			v.logf("vehicle: MQTT: SUBACK 0x%02X for %s: not retried further (Table 7-23); no pushes on this connection", code, topic)
 			return false
 		}
@@ -328,9 +337,12 @@ func (s *mqttSession) windDown(ctx context.Context, l *mqttLink, subscribed bool
 	retries, interval := v.sessionRule()
 	if subscribed {
 		topic := v.pushTopic()
+		if v.quirks.Has("mqtt-subscribe-wildcard") {
+			topic = v.VIN() + "/#"
+		}
 		for attempt := 0; l.alive(); attempt++ {
 			code, err := l.unsubscribe(ctx, topic)
-			if err != nil || code < 0x80 || !v.mqttRetry("UNSUBACK", code) || attempt >= retries {
+			if err != nil || !v.mqttRetry("UNSUBACK", code) || attempt >= retries {
 				if err != nil {
 					v.logf("vehicle: MQTT: UNSUBSCRIBE: %v", err)
 				}

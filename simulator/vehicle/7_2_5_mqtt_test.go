@@ -46,7 +46,9 @@ func TestVehicleOverMQTT(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	b, err := c.StartMQTT("127.0.0.1:0")
+	mc := cc.MQTT
+	mc.Addr = "127.0.0.1:0"
+	b, err := c.StartMQTT(mc)
 	if err != nil {
 		t.Fatal(err)
 	}
