@@ -24,6 +24,7 @@ func main() {
 	flag.StringVar(&cfg.ClientCAFile, "client-ca", "", "OEM root CA for client chains, PEM (default: <pki>/root.crt.pem)")
 	flag.StringVar(&cfg.MQTT.Addr, "mqtt-addr", "127.0.0.1:8883", "MQTT v5 broker listen address (Appendix 2: 8883); empty: no broker")
 	flag.BoolVar(&cfg.MQTT.OTP, "mqtt-otp", false, "require the one-time password of GET /otp at MQTT CONNECT (7.2.5.7)")
+	quiet := flag.Bool("quiet", false, "log no line per handshake and exchange (load tests)")
 	flag.IntVar(&cfg.VehicleIDLength, "vehicle-id-length", cfg.VehicleIDLength, "length of the vehicle_id header (17 for a VIN; see spec/INTERPRETATIONS.md)")
 	flag.Parse()
 	if cfg.CertFile == "" {
@@ -43,7 +44,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "center:", err)
 		os.Exit(1)
 	}
-	s.AddHook(&logHook{logf: cfg.Logf})
+	if !*quiet {
+		s.AddHook(&logHook{logf: cfg.Logf})
+	}
 	if err := s.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "center:", err)
 		os.Exit(1)
@@ -87,5 +90,9 @@ func (h *logHook) OnHandshake(i center.HandshakeInfo) {
 }
 
 func (h *logHook) OnAnswer(x *center.Exchange, a center.Answer, _ time.Time) {
+	if x.Protocol == center.ProtoMQTT {
+		h.logf("conn %d: MQTT %s %s %s (%d bytes) -> 0x%02X by %s", x.Conn.ID, x.Header.Get(center.MQTTDirection), x.Method, x.Path, len(x.Body), a.Code, a.By)
+		return
+	}
 	h.logf("conn %d: %s %s (%d bytes) -> %d by %s", x.Conn.ID, x.Method, x.Path, len(x.Body), a.Status, a.By)
 }

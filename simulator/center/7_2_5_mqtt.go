@@ -157,11 +157,18 @@ func (s *Server) StartMQTT(cfg MQTTConfig) (*Broker, error) {
 	caps.TopicAliasMaximum = max(cfg.TopicAliasMaximum, 1) // inbound aliases the broker accepts
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
 	caps.MaximumSessionExpiryInterval = 3600
+	// A vehicle has few packets queued towards it; mochi-mqtt's default
+	// (8192) allocates a 64 KiB channel per client.
+	caps.MaximumClientWritesPending = 128
 	ms := mqtt.New(&mqtt.Options{
 		Capabilities:           caps,
 		Logger:                 slog.New(slog.NewTextHandler(logWriter{s}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		SysTopicResendInterval: 3600,
 		InlineClient:           true,
+		// MQTT packets of vehicles are small: 1 KiB buffers (mochi-mqtt's
+		// default is 2 KiB each way) keep a connected vehicle cheap.
+		ClientNetReadBufferSize:  1024,
+		ClientNetWriteBufferSize: 1024,
 	})
 	b := &Broker{s: s, cfg: cfg, ms: ms, stop: make(chan struct{}), conns: map[*mqtt.Client]*mqttConn{}, pushes: map[string]*pushWait{}}
 	b.tam.Store(uint32(cfg.TopicAliasMaximum))
