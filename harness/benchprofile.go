@@ -9,10 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bench"
+	"github.com/icoc-dev/icoc/simulator/bus"
+	"go.einride.tech/can"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -26,6 +29,24 @@ type BenchConfig struct {
 	DBC string `yaml:"dbc"`
 	// Stimuli maps a harness action (see StimulusActions) to its stimulus.
 	Stimuli map[string]Stimulus `yaml:"stimuli"`
+	// WarmUp is how long the harness broadcasts the ignition state and the
+	// VIN after IG-ON before the first spec stimulates the DUT, in wall
+	// time (a unit boots and joins the bus in wall time, whatever its
+	// timers' scale). Zero means the wall time of one spec second on the
+	// profile's clock (one broadcast period). The broadcast itself runs
+	// from the start of the run.
+	WarmUp time.Duration `yaml:"warm_up"`
+}
+
+// MaxWarmUp bounds BenchConfig.WarmUp: the suite's set-up must end.
+const MaxWarmUp = 5 * time.Minute
+
+// warmUp is the effective warm-up (see BenchConfig.WarmUp).
+func (p *Profile) warmUp() time.Duration {
+	if p.Bench.WarmUp > 0 {
+		return p.Bench.WarmUp
+	}
+	return p.Clock.Wall(time.Second)
 }
 
 // Stimulus is one way to make the DUT do something: exactly one of a CAN
@@ -56,32 +77,58 @@ var StimulusActions = map[string]string{
 	"center-push":    "make the center DUT push to the profile's VIN over MQTT (7.2.5.9.2)",
 }
 
-// Decoders are the CAN data file decoders a profile may choose.
-var Decoders = map[string]string{
-	"":                "icoc-canfile-v1",
-	"icoc-canfile-v1": "simulator/canfile/FORMAT.md: big-endian header and 21-byte records",
-}
-
-// validateBench checks the bench parts of a profile: the CAN interface
-// exists, the bitrate is classic CAN, every stimulus names a DBC message and
-// signals it has (or a command that exists), the decoder is known, and the
-// center's listen address can be bound on this host.
+// validateBench checks the bench parts of a profile: one CAN bus, and the
+// interface exists, the emulator's group is a multicast group, the hub's
+// address can be bound; the bitrate is classic CAN; every stimulus names a
+// DBC message and signals it has (or a command that exists); the warm-up
+// is not negative; the decoder is known; and the center's listen and
+// revocation addresses can be bound on this host.
 func (p *Profile) validateBench(bad func(field, format string, args ...any) error) error {
+	var set []string
+	for _, f := range []struct{ key, val string }{{"can.interface", p.CAN.Interface}, {"can.udp", p.CAN.UDP}, {"can.hub", p.CAN.Hub}} {
+		if f.val != "" {
+			set = append(set, f.key)
+		}
+	}
+	if len(set) > 1 {
+		return bad(set[1], "%s and %s are both set: the DUT's bus is one of a SocketCAN interface, the UDP emulator and the CAN hub", set[0], set[1])
+	}
 	if p.CAN.Interface != "" {
 		if _, err := net.InterfaceByName(p.CAN.Interface); err != nil {
-			return bad("can.interface", "%q: no such network interface on this host (%v); a SocketCAN interface is e.g. can0 or vcan0 (see ip link)", p.CAN.Interface, err)
+			return bad("can.interface", "%q: no such network interface on this host (%v); a SocketCAN interface is e.g. can0 or vcan0 (see ip link); without SocketCAN use can.udp or can.hub", p.CAN.Interface, err)
 		}
+	}
+	if p.CAN.UDP != "" {
+		host, port, err := net.SplitHostPort(p.CAN.UDP)
+		if err != nil {
+			return bad("can.udp", "%q: %v (want the emulator's multicast group:port, e.g. %s:29536)", p.CAN.UDP, err, bus.DefaultGroup)
+		}
+		if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || !ip.IsMulticast() {
+			return bad("can.udp", "%q: %s is not an IPv4 multicast group (e.g. %s)", p.CAN.UDP, host, bus.DefaultGroup)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return bad("can.udp", "%q: %q is not a UDP port", p.CAN.UDP, port)
+		}
+	}
+	if p.CAN.Hub != "" {
+		ua, err := net.ResolveUDPAddr("udp", p.CAN.Hub)
+		if err != nil {
+			return bad("can.hub", "%q: %v (want the hub's listen address host:port)", p.CAN.Hub, err)
+		}
+		c, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			return bad("can.hub", "%q: cannot listen there on this host (%v)", p.CAN.Hub, err)
+		}
+		_ = c.Close()
 	}
 	if p.CAN.Bitrate < 0 || p.CAN.Bitrate > 1_000_000 {
 		return bad("can.bitrate", "%d: classic CAN runs at most 1000000 bit/s", p.CAN.Bitrate)
 	}
-	if _, ok := Decoders[p.Decoder]; !ok {
-		return bad("decoder", "%q: unknown; known decoders: %s", p.Decoder, strings.Join(sortedKeys(Decoders)[1:], ", "))
+	if _, ok := Decoders[p.decoder()]; !ok {
+		return bad("decoder", "%q: unknown; known decoders: %s", p.Decoder, strings.Join(sortedKeys(Decoders), ", "))
 	}
-	for _, port := range p.Center.Ports {
-		if port <= 0 || port > 65535 {
-			return bad("center.ports", "%d is not a TCP port", port)
-		}
+	if p.Bench.WarmUp < 0 || p.Bench.WarmUp > MaxWarmUp {
+		return bad("bench.warm_up", "%v: want 0 (one spec second) up to %v of wall time", p.Bench.WarmUp, MaxWarmUp)
 	}
 	db := bench.DB()
 	if p.Bench.DBC != "" {
@@ -136,6 +183,16 @@ func (p *Profile) validateBench(bad func(field, format string, args ...any) erro
 		return bad("center.listen", "%q: unreachable from this host: cannot listen there (%v)", p.Center.Listen, err)
 	}
 	_ = ln.Close()
+	if a := p.Center.RevocationListen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return bad("center.revocation_listen", "%q: %v", a, err)
+		}
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return bad("center.revocation_listen", "%q: unreachable from this host: cannot listen there (%v)", a, err)
+		}
+		_ = ln.Close()
+	}
 	return nil
 }
 
@@ -190,6 +247,39 @@ func lineOf(lines map[string]int, field string) int {
 	return 0
 }
 
+// stimulusFrame builds the CAN frame of a message stimulus: its signals,
+// with extra's values for the signals its message has.
+func (r *Run) stimulusFrame(action string, s Stimulus, extra map[string]float64) (can.Frame, error) {
+	db := bench.DB()
+	if r.Profile.Bench.DBC != "" {
+		b, err := os.ReadFile(r.Profile.Bench.DBC)
+		if err != nil {
+			return can.Frame{}, err
+		}
+		if db, err = bench.Parse(filepath.Base(r.Profile.Bench.DBC), b); err != nil {
+			return can.Frame{}, err
+		}
+	}
+	m, ok := db.Message(s.Message)
+	if !ok {
+		return can.Frame{}, fmt.Errorf("stimulus %s: %q is not a message of %s", action, s.Message, db.Source)
+	}
+	vals := map[string]float64{}
+	for k, v := range s.Signals {
+		vals[k] = v
+	}
+	for k, v := range extra {
+		if _, ok := m.Signal(k); ok {
+			vals[k] = v
+		}
+	}
+	f, err := m.Frame(vals)
+	if err != nil {
+		return can.Frame{}, fmt.Errorf("stimulus %s: %w", action, err)
+	}
+	return f, nil
+}
+
 // stimulate performs a profile's stimulus for action, or reports false when
 // the profile maps none (the caller then sends the bench DBC's message).
 func (r *Run) stimulate(ctx context.Context, action string, extra map[string]float64) (bool, error) {
@@ -203,29 +293,9 @@ func (r *Run) stimulate(ctx context.Context, action string, extra map[string]flo
 	}
 	switch {
 	case s.Message != "":
-		db := bench.DB()
-		if r.Profile.Bench.DBC != "" {
-			b, err := os.ReadFile(r.Profile.Bench.DBC)
-			if err != nil {
-				return true, err
-			}
-			if db, err = bench.Parse(filepath.Base(r.Profile.Bench.DBC), b); err != nil {
-				return true, err
-			}
-		}
-		m, _ := db.Message(s.Message)
-		vals := map[string]float64{}
-		for k, v := range s.Signals {
-			vals[k] = v
-		}
-		for k, v := range extra {
-			if _, ok := m.Signal(k); ok {
-				vals[k] = v
-			}
-		}
-		f, err := m.Frame(vals)
+		f, err := r.stimulusFrame(action, s, extra)
 		if err != nil {
-			return true, fmt.Errorf("stimulus %s: %w", action, err)
+			return true, err
 		}
 		return true, r.Send(ctx, f)
 	case len(s.Command) > 0:

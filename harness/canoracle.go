@@ -95,7 +95,11 @@ func (r *Run) ReceivedCANData(since time.Time) ([]ReceivedFrame, error) {
 
 // decodeCANFile decodes one uploaded file with the profile's decoder.
 func (r *Run) decodeCANFile(b []byte) ([]canfile.Record, error) {
-	return canfile.Decode(b)
+	d, ok := Decoders[r.Profile.decoder()]
+	if !ok {
+		return nil, fmt.Errorf("decoder %q: unknown", r.Profile.Decoder)
+	}
+	return d.Decode(b)
 }
 
 // Delivery is the oracle's verdict on CAN data: what was sent on the bus

@@ -20,6 +20,10 @@ type Clock struct {
 	Mode string `yaml:"mode" json:"mode"`
 	// Scale is wall seconds per spec second; always positive.
 	Scale float64 `yaml:"time_scale" json:"time_scale"`
+	// DUTRunsScaled declares that a real (not simulated) DUT runs its own
+	// timers at Scale, by a setting of its own (a software DCM's time
+	// scale); only then may a real DUT's profile use mode scaled.
+	DUTRunsScaled bool `yaml:"dut_runs_scaled" json:"dut_runs_scaled,omitempty"`
 }
 
 // Wall converts a spec duration into the wall duration it takes.

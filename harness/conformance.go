@@ -14,8 +14,10 @@ import (
 
 // SetUpSuite registers the suite-level nodes every conformance suite needs
 // and stores the Run in *run once it has started: BeforeSuite starts the run
-// (and reports the run's metadata), switches the DUT's ignition on, and
-// AfterSuite stops it; around every spec the fault plan is cleared and the
+// (and reports the run's metadata; the ignition and VIN broadcast runs from
+// there), switches the DUT's ignition on (the profile's ig-on stimulus),
+// waits the profile's warm-up (bench.warm_up) before the first spec
+// stimulates the DUT, and AfterSuite stops it; around every spec the fault plan is cleared and the
 // spec time covered is reported. opts go to Start (e.g. PreferHost). Call
 // it once per suite, at package level.
 func SetUpSuite(run **Run, opts ...Option) bool {
@@ -29,9 +31,13 @@ func SetUpSuite(run **Run, opts ...Option) bool {
 		if err := r.Ignition(ctx, bench.IGOn); err != nil {
 			ginkgo.AbortSuite("harness: " + err.Error())
 		}
-		// Let the DUT take IG-ON before the first spec stimulates it.
-		r.Wait(ctx, time.Second)
-	}, ginkgo.NodeTimeout(time.Minute))
+		// Let the DUT take IG-ON and the VIN before the first spec
+		// stimulates it.
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.Profile.warmUp()):
+		}
+	}, ginkgo.NodeTimeout(setUpTimeout))
 	ginkgo.AfterSuite(func() {
 		if *run != nil {
 			(*run).Stop()
@@ -54,6 +60,19 @@ func SetUpSuite(run **Run, opts ...Option) bool {
 		ginkgo.AddReportEntry(report.EntrySpecTime, covered.Seconds(), ginkgo.ReportEntryVisibilityNever)
 	})
 	return true
+}
+
+// setUpTimeout bounds the suite's set-up: starting the run (a vehicle
+// process is given 15 s), an ig-on command or operator prompt (their
+// timeout, 2 min by default) and the warm-up (at most MaxWarmUp).
+const setUpTimeout = 10 * time.Minute
+
+// PhaseNotRun records in the spec's report that a phase of it did not run
+// and why (e.g. a fault the harness cannot inject against a real DUT); the
+// conformance matrix shows it beside the spec's verdict, so a pass is not
+// read as covering the phase.
+func PhaseNotRun(phase, why string) {
+	ginkgo.AddReportEntry(report.EntryPhaseNotRun, phase+": "+why)
 }
 
 // defaultALPN is what the harness's center offers unless a spec narrows it.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -24,6 +25,8 @@ import (
 	"github.com/icoc-dev/icoc/harness/netfault"
 	"github.com/icoc-dev/icoc/simulator/bus"
 	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/spec"
+	"go.yaml.in/yaml/v3"
 )
 
 // Host is where the harness runs the reference vehicle of a sim run.
@@ -68,7 +71,13 @@ type startOptions struct {
 	host      Host
 	quirks    []string
 	quirksSet bool
+	silentBus bool
 }
+
+// WithSilentBus makes Start broadcast nothing, neither the ignition state
+// nor the VIN, until the first Ignition call: for tests of what a DUT does
+// before the body ECU speaks. Without it the broadcast runs from the start.
+func WithSilentBus() Option { return func(o *startOptions) { o.silentBus = true } }
 
 // PreferHost makes h the host of the reference vehicle unless the profile
 // (dut.host) or ICOC_DUT_HOST says otherwise. Without it the vehicle runs
@@ -114,25 +123,22 @@ func chooseHost(p *Profile, o startOptions) (Host, error) {
 // the namespace, the hub, the DNS server and forwarders on the veth, the
 // vehicle process.
 type hostState struct {
-	netns   *netnsLink
-	hub     *bus.Hub
-	dns     *dns.Server
-	revFwd  *netfault.Proxy
-	proc    *vehicleProc
-	emuBus  bool
-	centerU string // the center URL the vehicle is given
+	netns  *netnsLink
+	hub    *bus.Hub
+	dns    *dns.Server
+	revFwd *netfault.Proxy
+	proc   *vehicleProc
+	tmp    string // files for the vehicle process (its -spec file)
 }
 
 // prepareHost decides the host and sets up what the bus and the vehicle
-// need before either opens: for a real DUT, the profile's interface or the
-// emulator; for netns, the namespace, the hub on the veth, a DNS server
-// and the fault proxy on the harness's end. It returns the bus to open.
+// need before either opens: the profile's bus (a SocketCAN interface, the
+// emulator's group, the hub's address) or an emulator on a free port; for
+// netns, the namespace, the hub on the veth, a DNS server and the fault
+// proxy on the harness's end. It returns the bus to open.
 func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 	p := r.Profile
 	r.Transport = "loopback"
-	if p.CAN.Interface != "" {
-		return bus.Config{Interface: p.CAN.Interface}, nil
-	}
 	sim := p.DUT.Simulated && p.HasRole("vehicle")
 	if sim {
 		h, err := chooseHost(p, o)
@@ -140,6 +146,17 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 			return bus.Config{}, err
 		}
 		r.Host = h
+	}
+	named := ""
+	for _, f := range []struct{ key, val string }{{"can.interface", p.CAN.Interface}, {"can.udp", p.CAN.UDP}, {"can.hub", p.CAN.Hub}} {
+		if f.val != "" {
+			named = f.key
+		}
+	}
+	if r.Host == HostNetns && named != "" {
+		r.HostNote = "the profile names the CAN bus (" + named + "), which a vehicle in its own namespace cannot join: the vehicle runs as a process over loopback"
+		r.logf("harness: %s", r.HostNote)
+		r.Host = HostProcess
 	}
 	if r.Host == HostNetns {
 		l, err := newNetnsLink()
@@ -154,12 +171,27 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 			return bus.Config{}, err
 		}
 	}
-	e, err := bus.NewEmulator()
-	if err != nil {
-		return bus.Config{}, err
+	var cfg bus.Config
+	switch {
+	case p.CAN.Interface != "":
+		cfg = bus.Config{Interface: p.CAN.Interface}
+	case p.CAN.Hub != "":
+		h, err := bus.NewHub(p.CAN.Hub)
+		if err != nil {
+			return bus.Config{}, fmt.Errorf("profile %s can.hub: %w", p.Source, err)
+		}
+		r.host.hub = h
+		cfg = h.Config()
+	default:
+		e, err := bus.NewEmulatorOn(p.CAN.UDP)
+		if err != nil {
+			return bus.Config{}, fmt.Errorf("profile %s can.udp: %w", p.Source, err)
+		}
+		r.emulator = e
+		cfg = e.Config()
 	}
-	r.emulator = e
 	if sim {
+		var err error
 		if r.Link, err = netfault.NewProxy("127.0.0.1:0", r.Center.Addr()); err != nil {
 			return bus.Config{}, err
 		}
@@ -167,7 +199,7 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 			return bus.Config{}, err
 		}
 	}
-	return e.Config(), nil
+	return cfg, nil
 }
 
 // prepareNetns sets up the harness's end of the veth: the CAN hub, a DNS
@@ -186,7 +218,7 @@ func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 	if hs.dns, err = dns.Start(net.JoinHostPort(h, "53")); err != nil {
 		return bus.Config{}, err
 	}
-	for _, name := range append([]string{r.Profile.Center.Host, CRLHost, OCSPHost}, r.Profile.Center.Hosts...) {
+	for _, name := range []string{r.Profile.Center.Host, CRLHost, OCSPHost} {
 		hs.dns.Set(name, l.HostIP)
 	}
 	if r.Link, err = netfault.NewProxy(net.JoinHostPort(h, "443"), r.Center.Addr()); err != nil {
@@ -215,6 +247,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		vc.CertFile, vc.KeyFile, vc.RootCAFile = p.DUT.CertFile, p.DUT.KeyFile, p.DUT.RootCAFile
 		vc.Bus = busCfg
 		vc.TimeScale = p.Clock.Scale
+		vc.Spec, vc.VehicleIDHeader = p.Spec, p.Spec.VehicleIDHeader
 		vc.Quirks = r.Quirks
 		vc.Push = r.push
 		if r.uplink != "" {
@@ -253,6 +286,16 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 	if r.push {
 		args = append(args, "-push")
 	}
+	if p.DUT.WildcardServerNames {
+		args = append(args, "-wildcard-server-names")
+	}
+	if !reflect.DeepEqual(p.Spec, spec.DefaultOptions()) {
+		f, err := r.writeSpecFile()
+		if err != nil {
+			return err
+		}
+		args = append(args, "-spec", f)
+	}
 	if r.uplink != "" {
 		args = append(args, "-uplink", r.uplink)
 	}
@@ -267,7 +310,15 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		args = hs.netns.Exec(args...)
 	} else {
 		// Over loopback the proxy's port is not 443: a fixed address.
-		args = append(args, "-can-udp", busCfg.UDP, "-center-addr", r.Link.Addr())
+		switch {
+		case busCfg.Interface != "":
+			args = append(args, "-can", busCfg.Interface)
+		case busCfg.Hub != "":
+			args = append(args, "-can-hub", busCfg.Hub)
+		default:
+			args = append(args, "-can-udp", busCfg.UDP)
+		}
+		args = append(args, "-center-addr", r.Link.Addr())
 		if r.TLS != nil && r.TLS.DNS != nil {
 			args = append(args, "-dns", r.TLS.DNS.Addr())
 		}
@@ -298,7 +349,29 @@ func (r *Run) stopHost() {
 	if hs.hub != nil {
 		_ = hs.hub.Close()
 	}
+	if hs.tmp != "" {
+		_ = os.RemoveAll(hs.tmp)
+	}
 	hs.netns.remove()
+}
+
+// writeSpecFile writes the profile's spec readings for a vehicle process
+// (its -spec flag) into a directory stopHost removes.
+func (r *Run) writeSpecFile() (string, error) {
+	hs := &r.host
+	if hs.tmp == "" {
+		d, err := os.MkdirTemp("", "icoc-run-")
+		if err != nil {
+			return "", err
+		}
+		hs.tmp = d
+	}
+	b, err := yaml.Marshal(r.Profile.Spec)
+	if err != nil {
+		return "", err
+	}
+	f := filepath.Join(hs.tmp, "spec.yaml")
+	return f, os.WriteFile(f, b, 0o644)
 }
 
 // VehicleProcessAlive reports whether the vehicle's process is running

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/icoc-dev/icoc/spec"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -39,11 +40,17 @@ type Profile struct {
 	CAN CANConfig `yaml:"can"`
 	// Center is the center the harness runs when it plays the center.
 	Center CenterConfig `yaml:"center"`
-	// Bench is how the harness drives a real DUT (stimulus map); see
-	// benchprofile.go.
+	// Bench is how the harness drives a real DUT (stimulus map, warm-up);
+	// see benchprofile.go.
 	Bench BenchConfig `yaml:"bench"`
-	// Decoder names the decoder of the DUT's CAN data files (see Decoders).
+	// Decoder names the decoder of the DUT's CAN data files (see Decoders);
+	// empty means DefaultDecoder.
 	Decoder string `yaml:"decoder"`
+	// Spec holds the register's configurable readings for this DUT
+	// (spec/INTERPRETATIONS.md, the **Configurable:** lines name the keys);
+	// keys left out keep the register's default. Run.Spec is the spec
+	// resolved with them, and a simulated vehicle or center reads them.
+	Spec spec.Options `yaml:"spec"`
 	// MQTT is the DUT's MQTT side (7.2.5); see MQTTProfile (run_mqtt.go).
 	MQTT MQTTProfile `yaml:"mqtt"`
 
@@ -72,11 +79,27 @@ type DUT struct {
 	CertFile   string `yaml:"cert_file"`
 	KeyFile    string `yaml:"key_file"`
 	RootCAFile string `yaml:"root_ca_file"`
+	// WildcardServerNames says the DUT accepts a wildcard server
+	// certificate (*.icoc.test) for the center's name (register I-081): the
+	// wildcard spec of Table 7-4 D then expects it to communicate; false
+	// (the default) expects a refusal.
+	WildcardServerNames bool `yaml:"wildcard_server_names"`
 }
 
-// CANConfig names the bus: a SocketCAN interface, or empty for the emulator.
+// CANConfig names the bus: a SocketCAN interface, the UDP multicast
+// emulator (a group on this host's loopback interface), or the harness's
+// CAN hub (unicast UDP, reachable from other hosts and namespaces). At
+// most one of Interface, UDP and Hub is set; none means the emulator on a
+// free port. The harness prints the bus it opened at start.
 type CANConfig struct {
+	// Interface is a SocketCAN interface such as can0.
 	Interface string `yaml:"interface"`
+	// UDP is the emulator's multicast group and port (e.g.
+	// 239.64.142.206:29536); port 0 picks a free port per suite.
+	UDP string `yaml:"udp"`
+	// Hub is where the harness's CAN hub listens (host:port, UDP); a DUT
+	// on another host joins it there. Port 0 picks a free port per suite.
+	Hub string `yaml:"hub"`
 	// Bitrate is the bus's bit rate in bit/s (classic CAN: at most 1
 	// Mbit/s); 0 means 500 kbit/s on a real interface and 1 Mbit/s on the
 	// emulator. The harness never sends faster than it allows.
@@ -94,22 +117,71 @@ func (c CANConfig) bitrate() int {
 	return 500_000
 }
 
+// fixed names the profile key that fixes the bus's address ("can.udp" or
+// "can.hub" with a non-zero port, "can.interface"), or "" when every
+// suite gets a fresh emulator.
+func (c CANConfig) fixed() string {
+	port := func(a string) bool { _, p, _ := net.SplitHostPort(a); return p != "" && p != "0" }
+	switch {
+	case c.Interface != "":
+		return "can.interface"
+	case c.UDP != "" && port(c.UDP):
+		return "can.udp"
+	case c.Hub != "" && port(c.Hub):
+		return "can.hub"
+	}
+	return ""
+}
+
+// FixedBus says which profile key fixes the CAN bus's address, or "" when
+// each suite opens an emulator of its own. A fixed bus is one device's
+// bus: runs against it go one process at a time.
+func (p *Profile) FixedBus() string { return p.CAN.fixed() }
+
 // CenterConfig is where and as whom the harness's center listens, and,
 // when the DUT is a center, where the DUT is.
 type CenterConfig struct {
 	// Address is the DUT center's host:port when the DUT plays the center.
 	Address string `yaml:"address"`
-	Listen  string `yaml:"listen"`
-	Host    string `yaml:"host"`
-	// Hosts are further names the center answers on (the DUT resolves them
-	// to the harness PC on a bench).
-	Hosts []string `yaml:"hosts"`
-	// Ports are the Appendix 2 ports the center answers on for a real DUT
-	// (443 HTTPS, 9080, 8883 MQTT over TLS).
-	Ports        []int  `yaml:"ports"`
-	CertFile     string `yaml:"cert_file"`
-	KeyFile      string `yaml:"key_file"`
-	ClientCAFile string `yaml:"client_ca_file"`
+	// Listen is where the harness's center listens (host:port); a vehicle
+	// DUT on a bench connects there.
+	Listen string `yaml:"listen"`
+	// Host is the center's name: the TLS server name the DUT asks for
+	// (the center certificate names it).
+	Host string `yaml:"host"`
+	// RevocationListen is where the harness serves the test PKI's CRLs and
+	// OCSP answers (the hosts crl.icoc.test and ocsp.icoc.test of the
+	// certificates); empty: a free port on 127.0.0.1 per suite.
+	RevocationListen string `yaml:"revocation_listen"`
+	// DNSListen is where the harness's DNS server listens (UDP host:port):
+	// it answers crl.icoc.test, ocsp.icoc.test and the center's host with
+	// HarnessAddress, and stages the DNS faults of Tables 7-4/7-5 row G, so
+	// a DUT must resolve those names with it for the row G specs. Empty: a
+	// free port on 127.0.0.1 per suite; on a bench 0.0.0.0:53.
+	DNSListen string `yaml:"dns_listen"`
+	// HarnessAddress is the address the harness's DNS server answers for
+	// those names: the harness PC as the DUT reaches it. Empty: 127.0.0.1.
+	HarnessAddress string `yaml:"harness_address"`
+	// SpareAddresses are two more addresses of the harness PC the DUT can
+	// reach, used by rows G (several DNS answers, the first dead) and H (a
+	// muted link) of Tables 7-4/7-5. Empty: 127.0.0.2 and 127.0.0.3.
+	SpareAddresses []string `yaml:"spare_addresses"`
+	CertFile       string   `yaml:"cert_file"`
+	KeyFile        string   `yaml:"key_file"`
+	ClientCAFile   string   `yaml:"client_ca_file"`
+}
+
+// tlsDefaults fills the unset addresses of the TLS suite's DNS.
+func (c *CenterConfig) tlsDefaults() {
+	if c.DNSListen == "" {
+		c.DNSListen = "127.0.0.1:0"
+	}
+	if c.HarnessAddress == "" {
+		c.HarnessAddress = "127.0.0.1"
+	}
+	if len(c.SpareAddresses) == 0 {
+		c.SpareAddresses = []string{"127.0.0.2", "127.0.0.3"}
+	}
 }
 
 // Has reports whether the DUT has capability c.
@@ -164,7 +236,7 @@ func LoadProfile(path string) (*Profile, error) {
 		}
 		base, source = filepath.Dir(abs), abs
 	}
-	p := &Profile{}
+	p := &Profile{Spec: spec.DefaultOptions()}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(p); err != nil {
@@ -177,6 +249,7 @@ func LoadProfile(path string) (*Profile, error) {
 			*f = filepath.Join(base, *f)
 		}
 	}
+	p.Center.tlsDefaults()
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -217,12 +290,18 @@ func (p *Profile) validate() error {
 		if p.Clock.Scale != 1 {
 			return bad("clock.time_scale", "%v: a real clock runs at 1", p.Clock.Scale)
 		}
+		if p.Clock.DUTRunsScaled {
+			return bad("clock.dut_runs_scaled", "true, but clock.mode is real: a DUT that runs its timers scaled needs mode scaled and its time_scale")
+		}
 	case "scaled":
 		if p.Clock.Scale <= 0 || p.Clock.Scale > 1 {
 			return bad("clock.time_scale", "%v: want 0 < scale <= 1 (wall seconds per spec second)", p.Clock.Scale)
 		}
-		if !p.DUT.Simulated {
-			return bad("clock.mode", "scaled: only a simulated DUT runs on a scaled clock; a real device needs mode real")
+		if p.DUT.Simulated && p.Clock.DUTRunsScaled {
+			return bad("clock.dut_runs_scaled", "true for a simulated DUT: the harness starts the simulators with time_scale itself; the key is for a real DUT that runs its own timers scaled")
+		}
+		if !p.DUT.Simulated && !p.Clock.DUTRunsScaled {
+			return bad("clock.mode", "scaled: only a simulated DUT, or a real one whose timers run at time_scale by its own setting (declare it with clock.dut_runs_scaled: true), runs on a scaled clock; a real device needs mode real")
 		}
 	default:
 		return bad("clock.mode", "%q: want real or scaled", p.Clock.Mode)
@@ -241,6 +320,15 @@ func (p *Profile) validate() error {
 	if p.Center.Host == "" {
 		return bad("center.host", "not set")
 	}
+	if _, _, err := net.SplitHostPort(p.Center.DNSListen); err != nil {
+		return bad("center.dns_listen", "%q: %v", p.Center.DNSListen, err)
+	}
+	if net.ParseIP(p.Center.HarnessAddress) == nil {
+		return bad("center.harness_address", "%q is not an IP address", p.Center.HarnessAddress)
+	}
+	if len(p.Center.SpareAddresses) != 2 || net.ParseIP(p.Center.SpareAddresses[0]) == nil || net.ParseIP(p.Center.SpareAddresses[1]) == nil {
+		return bad("center.spare_addresses", "%q: want two IP addresses", p.Center.SpareAddresses)
+	}
 	files := []struct{ field, path string }{
 		{"center.cert_file", p.Center.CertFile}, {"center.key_file", p.Center.KeyFile}, {"center.client_ca_file", p.Center.ClientCAFile},
 	}
@@ -256,6 +344,13 @@ func (p *Profile) validate() error {
 		if _, err := os.Stat(f.path); err != nil {
 			return bad(f.field, "%s", unwrapPathError(err))
 		}
+	}
+	if err := p.Spec.Validate(); err != nil {
+		var fe *spec.FieldError
+		if errors.As(err, &fe) {
+			return bad("spec."+fe.Field, "%s: %s", fe.Value, fe.Reason)
+		}
+		return bad("spec", "%v", err)
 	}
 	if err := p.validateMQTT(bad); err != nil {
 		return err

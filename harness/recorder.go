@@ -46,6 +46,9 @@ type Attempt struct {
 	BodyLen    int
 	RawBodyLen int
 	BodySHA256 string
+	// DecodeErr says why the body did not decode by its Content-Encoding
+	// (center.Exchange.DecodeErr); "" when it did or had none.
+	DecodeErr string
 	// Messages are the application messages of a streaming exchange (gRPC),
 	// as they crossed the wire.
 	Messages []center.Message
@@ -60,6 +63,13 @@ type Attempt struct {
 	// when it went away, and Planned what the center would have answered.
 	Abandoned bool
 	Planned   int
+	// TimedOut is true when no answer reached the DUT and AnsweredAt is
+	// when the DUT's own timeout ran out (a muted link, an unanswered DNS
+	// query): the attempt ended there for the DUT.
+	TimedOut bool
+	// Malformed says what the center's HTTP stack refused in the request
+	// before any handler ran (center.Exchange.Malformed), "" otherwise.
+	Malformed string
 }
 
 // Start is when the attempt began as the DUT sees it: the connection's
@@ -83,6 +93,8 @@ type HandshakeFacts struct {
 	SNI         string
 	ClientCN    string
 	Err         string
+	// Alert is the TLS alert the center sent (center.HandshakeInfo.Alert).
+	Alert string
 }
 
 func factsOf(h center.HandshakeInfo) HandshakeFacts {
@@ -100,17 +112,22 @@ func factsOf(h center.HandshakeInfo) HandshakeFacts {
 	if h.Err != nil {
 		f.Err = h.Err.Error()
 	}
+	f.Alert = h.Alert
 	return f
 }
 
-// Recorder is a center hook that records every connection, handshake and
-// exchange. It answers nothing. Safe for concurrent use.
+// Recorder is the timeline: a center hook that records every connection,
+// ClientHello, handshake and exchange of every protocol the harness's
+// center speaks. It answers nothing. Safe for concurrent use.
 type Recorder struct {
 	center.HookBase
-	mu        sync.Mutex
-	attempts  []Attempt
-	pending   map[uint64]int // exchange Seq -> index in attempts
-	connsSeen map[uint64]bool
+	mu         sync.Mutex
+	attempts   []Attempt
+	pending    map[uint64]int // exchange Seq -> index in attempts
+	connsSeen  map[uint64]bool
+	conns      []center.ConnInfo
+	hellos     []center.ClientHello
+	handshakes []center.HandshakeInfo
 }
 
 // NewRecorder returns an empty Recorder.
@@ -121,9 +138,69 @@ func NewRecorder() *Recorder {
 // ID returns "recorder".
 func (r *Recorder) ID() string { return "recorder" }
 
-// Provides returns true for requests and answers.
-func (r *Recorder) Provides(e center.Event) bool {
-	return e == center.OnRequest || e == center.OnAnswer
+// Provides returns true for every event.
+func (r *Recorder) Provides(center.Event) bool { return true }
+
+// OnConnect records the connection.
+func (r *Recorder) OnConnect(c center.ConnInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.conns = append(r.conns, c)
+}
+
+// OnHandshake records the handshake, good or failed.
+func (r *Recorder) OnHandshake(h center.HandshakeInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handshakes = append(r.handshakes, h)
+}
+
+// OnClientHello records a ClientHello (registered with
+// center.Server.OnClientHello).
+func (r *Recorder) OnClientHello(h center.ClientHello) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hellos = append(r.hellos, h)
+}
+
+// Connections returns the connections accepted at or after since.
+func (r *Recorder) Connections(since time.Time) []center.ConnInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []center.ConnInfo
+	for _, c := range r.conns {
+		if !c.AcceptedAt.Before(since) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Handshakes returns the handshakes (good and failed) on connections
+// accepted at or after since, in the order they ended.
+func (r *Recorder) Handshakes(since time.Time) []center.HandshakeInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []center.HandshakeInfo
+	for _, h := range r.handshakes {
+		if !h.Conn.AcceptedAt.Before(since) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ClientHellos returns the ClientHellos received at or after since.
+func (r *Recorder) ClientHellos(since time.Time) []center.ClientHello {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []center.ClientHello
+	for _, h := range r.hellos {
+		if !h.At.Before(since) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // OnRequest records the request and answers nothing.
@@ -145,6 +222,8 @@ func (r *Recorder) OnRequest(x *center.Exchange) center.Answer {
 		BodyLen:      len(x.Body),
 		RawBodyLen:   x.RawBodyLen,
 		BodySHA256:   hex.EncodeToString(sum[:]),
+		Malformed:    x.Malformed,
+		DecodeErr:    x.DecodeErr,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -228,6 +307,10 @@ func (a Attempt) Request() string {
 			return strings.TrimSpace("MQTT " + a.Method + " to the client " + a.Path)
 		}
 		return strings.TrimSpace("MQTT " + a.Method + " " + a.Path)
+	case center.ProtoTLS:
+		return "TLS handshake"
+	case center.ProtoDNS:
+		return "DNS " + a.Method + " query for " + a.Path
 	}
 	return a.Method + " " + a.Path + " " + a.Proto
 }
@@ -239,12 +322,51 @@ func (a Attempt) Outcome() string {
 	case a.Abandoned:
 		return fmt.Sprintf("abandoned by the DUT after %s (the center would have answered %s)",
 			a.AnsweredAt.Sub(a.ReceivedAt).Round(time.Millisecond), a.answer(a.Planned))
+	case a.Malformed != "" && a.Dropped:
+		return "refused by the HTTP stack: " + a.Malformed
 	case a.Dropped:
 		return "connection dropped by the center"
 	case a.AnsweredAt.IsZero():
 		return "not answered yet"
+	case a.TimedOut:
+		return fmt.Sprintf("no answer reached the DUT; its %s wait ran out", a.AnsweredAt.Sub(a.ReceivedAt).Round(time.Millisecond))
+	case a.Malformed != "":
+		return a.answer(a.Status) + " by the HTTP stack: " + a.Malformed
+	case a.Protocol == center.ProtoTLS:
+		if a.Handshake.Err == "" {
+			return "completed"
+		}
+		if a.Handshake.Alert != "" {
+			return fmt.Sprintf("failed after %s: %s (the center sent alert %s)", a.AnsweredAt.Sub(a.ConnAccepted).Round(time.Millisecond), a.Handshake.Err, a.Handshake.Alert)
+		}
+		return fmt.Sprintf("failed after %s: %s", a.AnsweredAt.Sub(a.ConnAccepted).Round(time.Millisecond), a.Handshake.Err)
 	}
 	return a.answer(a.Status)
+}
+
+// HandshakeAttempts puts TLS handshakes on the timeline: one attempt per
+// handshake (Key "TLS handshake"), starting when its connection was
+// accepted and ending when the handshake ended, well or badly, so that
+// FollowRetryPattern judges how a DUT repeats refused handshakes.
+func HandshakeAttempts(hs []center.HandshakeInfo) []Attempt {
+	out := make([]Attempt, len(hs))
+	for i, h := range hs {
+		out[i] = Attempt{Protocol: center.ProtoTLS, Key: "TLS handshake", ConnID: h.Conn.ID, ConnAccepted: h.Conn.AcceptedAt,
+			ReceivedAt: h.Conn.AcceptedAt, AnsweredAt: h.Done, Handshake: factsOf(h)}
+	}
+	return out
+}
+
+// FetchAttempts puts the requests the harness's CDP/OCSP responder
+// received on the timeline, one attempt each (Key: the path), from its
+// arrival to its answer (or the dropped connection).
+func FetchAttempts(fs []center.Fetch) []Attempt {
+	out := make([]Attempt, len(fs))
+	for i, f := range fs {
+		out[i] = Attempt{Protocol: center.ProtoHTTP, Key: f.Path, Method: strings.ToUpper(f.Kind), Path: f.Host + f.Path, ReceivedAt: f.At, ConnAccepted: f.At,
+			AnsweredAt: f.Done, Status: f.Status, Dropped: f.Status == 0, AnsweredBy: f.Fault}
+	}
+	return out
 }
 
 func (a Attempt) answer(status int) string {

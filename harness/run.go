@@ -18,6 +18,7 @@ import (
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/bus"
 	"github.com/icoc-dev/icoc/simulator/center"
+	"github.com/icoc-dev/icoc/spec"
 	"go.einride.tech/can"
 )
 
@@ -34,7 +35,10 @@ var (
 // reference simulators a simulated DUT needs. It is filled once from the
 // flags by Start and shared by every spec of a suite.
 type Run struct {
-	Profile  *Profile
+	Profile *Profile
+	// Spec is the spec resolved with the profile's readings (its spec:
+	// section): specs judge by it where the register lets a DUT differ.
+	Spec     spec.Document
 	Clock    Clock
 	Center   *center.Server
 	Recorder *Recorder
@@ -64,10 +68,14 @@ type Run struct {
 	// uploads over MQTT.
 	MQTT *MQTTRun
 
-	mu          sync.Mutex
-	ignition    bench.Ignition
-	ignitionSet bool
-	vinFrames   []can.Frame // the VIN broadcast; nil while it is off
+	mu sync.Mutex
+	// silent: nothing is broadcast until the first Ignition (WithSilentBus).
+	silent   bool
+	ignition bench.Ignition
+	// ignFrames repeat the ignition state; nil when a command or an
+	// operator applied it (nothing to repeat on the bus).
+	ignFrames []can.Frame
+	vinFrames []can.Frame // the VIN broadcast; nil while it is off
 
 	emulator *bus.Emulator
 	host     hostState
@@ -100,7 +108,11 @@ func Start(opts ...Option) (*Run, error) {
 	if len(quirks) > 0 && !p.DUT.Simulated {
 		return nil, fmt.Errorf("quirks %v: only the reference vehicle has quirks; profile %s is a real device", quirks, p.Source)
 	}
-	r := &Run{Profile: p, Clock: p.Clock, Recorder: NewRecorder(), Faults: center.NewFaultPlan(), Transport: "loopback", Quirks: quirks}
+	doc, err := spec.Resolve(p.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s spec: %w", p.Source, err)
+	}
+	r := &Run{Profile: p, Spec: doc, Clock: p.Clock, Recorder: NewRecorder(), Faults: center.NewFaultPlan(), Transport: "loopback", Quirks: quirks}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	if err := r.start(ctx, o); err != nil {
@@ -124,6 +136,7 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		cc := center.NewDefaultConfig()
 		cc.Addr = p.Center.Listen
 		cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
+		applySpecToCenter(&cc, p.Spec)
 		cc.Logf = r.logf
 		c, err := center.New(cc)
 		if err != nil {
@@ -151,40 +164,78 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		return err
 	}
 	r.Bus = conn
+	r.announce(busCfg)
+	// The body ECU's broadcast runs from the start: IG-ON (unless a command
+	// or the operator switches the ignition: the first Ignition does) and
+	// the VIN, before the DUT is even started, so a DUT that attaches late
+	// learns both within a broadcast period.
+	if err := r.SetVINBroadcast(true); err != nil {
+		return err
+	}
+	r.silent = o.silentBus
+	if !o.silentBus {
+		if s, mapped := p.Bench.Stimuli["ig-on"]; !mapped || s.Message != "" {
+			frames, err := r.ignitionFrames(bench.IGOn)
+			if err != nil {
+				return err
+			}
+			r.ignition, r.ignFrames = bench.IGOn, frames
+		}
+	}
+	go r.broadcast(ctx)
 	if p.DUT.Simulated && p.HasRole("vehicle") {
 		if err := r.startVehicle(ctx, busCfg); err != nil {
 			return err
 		}
 	}
-	if err := r.SetVINBroadcast(true); err != nil {
-		return err
-	}
-	go r.broadcast(ctx)
 	return nil
 }
 
+// announce tells the user where the DUT finds the harness: the CAN bus
+// (and how a DUT without SocketCAN joins it) and the center. Printed for a
+// real DUT, and for a simulated one with ICOC_VERBOSE.
+func (r *Run) announce(busCfg bus.Config) {
+	if r.Profile.DUT.Simulated && !*flagVerbose {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "icoc: CAN bus: %s\n", busCfg.HowToJoin())
+	if r.Center != nil {
+		fmt.Fprintf(os.Stderr, "icoc: center: https://%s at %s (TLS server name %s)\n", r.Profile.Center.Host, r.Center.Addr(), r.Profile.Center.Host)
+	}
+	if r.TLS != nil && r.TLS.Revocation != nil {
+		fmt.Fprintf(os.Stderr, "icoc: CRLs and OCSP of %s and %s: http://%s\n", CRLHost, OCSPHost, r.TLS.Revocation.Addr())
+	}
+	if r.TLS != nil && r.TLS.DNS != nil {
+		fmt.Fprintf(os.Stderr, "icoc: DNS server %s answers %s with %s (the DUT resolves with it for Tables 7-4/7-5 row G)\n", r.TLS.DNS.Addr(), strings.Join(r.TLS.names, ", "), r.TLS.addr)
+	}
+}
+
 // broadcast sends the ignition state and the VIN cyclically, as a body ECU
-// does on a real bus, so a DUT that wakes up late still learns them.
+// does on a real bus, so a DUT that wakes up late still learns them: once
+// at once, then every spec second (at least 20 ms, at most 1 s of wall
+// time). The VIN goes out while the ignition is not +B OFF.
 func (r *Run) broadcast(ctx context.Context) {
 	period := min(max(r.Clock.Wall(time.Second), 20*time.Millisecond), time.Second)
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.mu.Lock()
-			i, on, vin := r.ignition, r.ignitionSet, r.vinFrames
-			r.mu.Unlock()
-			if on {
-				_ = r.Bus.TransmitFrame(ctx, bench.IgnitionFrame(i))
+		r.mu.Lock()
+		silent, i, ign, vin := r.silent, r.ignition, r.ignFrames, r.vinFrames
+		r.mu.Unlock()
+		if !silent {
+			for _, f := range ign {
+				_ = r.Bus.TransmitFrame(ctx, f)
 			}
-			if on && i != bench.BOff {
+			if i != bench.BOff {
 				for _, f := range vin {
 					_ = r.Bus.TransmitFrame(ctx, f)
 				}
 			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
@@ -238,19 +289,44 @@ func (r *Run) Send(ctx context.Context, frames ...can.Frame) error {
 	return nil
 }
 
+// ignitionActions are the stimulus actions of the ignition states.
+var ignitionActions = map[bench.Ignition]string{bench.IGOn: "ig-on", bench.IGOff: "ig-off", bench.BOff: "b-off"}
+
+// ignitionFrames are the frames that announce state i: the profile's DBC
+// message for its action, else the bench DBC's Ignition message.
+func (r *Run) ignitionFrames(i bench.Ignition) ([]can.Frame, error) {
+	action := ignitionActions[i]
+	if s, ok := r.Profile.Bench.Stimuli[action]; ok && s.Message != "" {
+		f, err := r.stimulusFrame(action, s, nil)
+		if err != nil {
+			return nil, err
+		}
+		return []can.Frame{f}, nil
+	}
+	return []can.Frame{bench.IgnitionFrame(i)}, nil
+}
+
 // Ignition sets the DUT's ignition state over the bus; the state is then
-// repeated cyclically. A profile that maps ig-on, ig-off or b-off to another
-// stimulus (a DBC message, a command, an operator prompt) gets that instead,
-// and nothing is repeated.
+// repeated cyclically (the profile's DBC message for ig-on, ig-off or
+// b-off when it maps one). A profile that maps the state to a command or an
+// operator prompt gets that instead, once, and nothing is repeated.
 func (r *Run) Ignition(ctx context.Context, i bench.Ignition) error {
-	action := map[bench.Ignition]string{bench.IGOn: "ig-on", bench.IGOff: "ig-off", bench.BOff: "b-off"}[i]
-	if done, err := r.stimulate(ctx, action, nil); done {
+	action := ignitionActions[i]
+	if s, ok := r.Profile.Bench.Stimuli[action]; ok && s.Message == "" {
+		r.mu.Lock()
+		r.silent, r.ignition, r.ignFrames = false, i, nil
+		r.mu.Unlock()
+		_, err := r.stimulate(ctx, action, nil)
+		return err
+	}
+	frames, err := r.ignitionFrames(i)
+	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.ignition, r.ignitionSet = i, true
+	r.silent, r.ignition, r.ignFrames = false, i, frames
 	r.mu.Unlock()
-	return r.Send(ctx, bench.IgnitionFrame(i))
+	return r.Send(ctx, frames...)
 }
 
 // TriggerUpload asks the DUT over the bus to upload its CAN data now (or
@@ -288,7 +364,7 @@ func (r *Run) Metadata() report.RunMetadata {
 	m := report.RunMetadata{
 		Profile:   p.Source,
 		DUT:       report.DUTIdentity{Name: p.DUT.Name, Roles: p.DUT.Roles, Firmware: p.DUT.Firmware, VIN: p.DUT.VIN},
-		ClockMode: p.Clock.Mode,
+		ClockMode: clockMode(p.Clock),
 		TimeScale: p.Clock.Scale,
 		Transport: r.Transport,
 	}
@@ -309,6 +385,21 @@ func (r *Run) Metadata() report.RunMetadata {
 		m.Certificates = append(m.Certificates, report.CertFingerprint{Name: c.name, SHA256: fp})
 	}
 	return m
+}
+
+// applySpecToCenter gives a reference center (the harness's, or the
+// simulated center DUT) the profile's readings.
+func applySpecToCenter(cc *center.Config, o spec.Options) {
+	cc.Spec = o
+	cc.VehicleIDHeader, cc.VehicleIDLength = o.VehicleIDHeader, o.VehicleIDLength
+}
+
+// clockMode names the clock for the report.
+func clockMode(c Clock) string {
+	if c.DUTRunsScaled {
+		return c.Mode + " (declared by the DUT)"
+	}
+	return c.Mode
 }
 
 // fingerprint is the SHA-256 of the first certificate in a PEM file.

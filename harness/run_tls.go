@@ -5,8 +5,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/icoc-dev/icoc/fixtures/pki"
 	"github.com/icoc-dev/icoc/harness/dns"
@@ -40,8 +38,6 @@ type TLSRun struct {
 	// Revocation is the harness's CDP and OCSP responder (crl.icoc.test,
 	// ocsp.icoc.test). Nil when the harness does not play the center.
 	Revocation *center.RevocationServer
-	// Log records what the harness's center saw at the TLS layer.
-	Log *TLSLog
 	// DNS is the DNS server the DUT resolves the CDP/OCSP hosts with; it
 	// answers crl.icoc.test and ocsp.icoc.test with the loopback address
 	// of Revocation (whose port the DUT is told).
@@ -49,6 +45,10 @@ type TLSRun struct {
 	// CenterDUT is the reference center the harness starts as the DUT when
 	// the profile's DUT is a simulated center; nil otherwise.
 	CenterDUT *center.Server
+
+	// names resolve to addr (profile center.harness_address) in DNS.
+	names []string
+	addr  net.IP
 }
 
 // Revocation host names of the test PKI's CDP and OCSP URLs.
@@ -57,14 +57,14 @@ const (
 	OCSPHost = "ocsp.icoc.test"
 )
 
-// ResetDNS makes the CDP/OCSP hosts resolve to the harness's responder
-// again, answered at once.
+// ResetDNS makes the CDP/OCSP hosts and the center's names resolve to the
+// harness (the profile's center.harness_address) again, answered at once.
 func (t *TLSRun) ResetDNS() {
 	if t.DNS == nil {
 		return
 	}
-	for _, h := range []string{CRLHost, OCSPHost} {
-		t.DNS.Set(h, net.ParseIP("127.0.0.1"))
+	for _, h := range t.names {
+		t.DNS.Set(h, t.addr)
 	}
 }
 
@@ -78,98 +78,22 @@ func (t *TLSRun) RevocationPort() int {
 	return n
 }
 
-// TLSLog is a center hook that records connections, ClientHellos and
-// handshakes with their times (wall). Safe for concurrent use.
-type TLSLog struct {
-	center.HookBase
-	mu         sync.Mutex
-	conns      []center.ConnInfo
-	hellos     []center.ClientHello
-	handshakes []center.HandshakeInfo
-}
-
-// ID returns "tls-log".
-func (l *TLSLog) ID() string { return "tls-log" }
-
-// Provides returns true for connections and handshakes.
-func (l *TLSLog) Provides(e center.Event) bool {
-	return e == center.OnConnect || e == center.OnHandshake
-}
-
-// OnConnect records the connection.
-func (l *TLSLog) OnConnect(c center.ConnInfo) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.conns = append(l.conns, c)
-}
-
-// OnHandshake records the handshake.
-func (l *TLSLog) OnHandshake(h center.HandshakeInfo) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.handshakes = append(l.handshakes, h)
-}
-
-// OnClientHello records a ClientHello (registered with
-// center.Server.OnClientHello).
-func (l *TLSLog) OnClientHello(h center.ClientHello) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.hellos = append(l.hellos, h)
-}
-
-// Connections returns the connections accepted at or after since.
-func (l *TLSLog) Connections(since time.Time) []center.ConnInfo {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []center.ConnInfo
-	for _, c := range l.conns {
-		if !c.AcceptedAt.Before(since) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// Handshakes returns the handshakes (good and bad) on connections accepted
-// at or after since, in the order they ended.
-func (l *TLSLog) Handshakes(since time.Time) []center.HandshakeInfo {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []center.HandshakeInfo
-	for _, h := range l.handshakes {
-		if !h.Conn.AcceptedAt.Before(since) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// ClientHellos returns the ClientHellos received at or after since.
-func (l *TLSLog) ClientHellos(since time.Time) []center.ClientHello {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []center.ClientHello
-	for _, h := range l.hellos {
-		if !h.At.Before(since) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
 // startTLS starts the TLS side of the run once the harness's center runs:
-// the log hook and, when the harness plays the center, its CDP/OCSP
-// responder from the test PKI.
+// the recorder hears every ClientHello and, when the harness plays the
+// center, its CDP/OCSP responder from the test PKI runs.
 func (r *Run) startTLS() error {
-	t := &TLSRun{Log: &TLSLog{}}
+	cc := r.Profile.Center
+	t := &TLSRun{addr: net.ParseIP(cc.HarnessAddress), names: []string{CRLHost, OCSPHost, cc.Host}}
 	r.TLS = t
 	if r.Center != nil {
-		r.Center.AddHook(t.Log)
-		r.Center.OnClientHello(t.Log.OnClientHello)
+		r.Center.OnClientHello(r.Recorder.OnClientHello)
 		r.Center.SetClientResponseTimeout(0)
 	}
-	rs, err := NewRevocationServer(r.logf)
+	addr := r.Profile.Center.RevocationListen
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	rs, err := NewRevocationServer(addr, r.logf)
 	if err != nil {
 		return err
 	}
@@ -177,7 +101,7 @@ func (r *Run) startTLS() error {
 		return err
 	}
 	t.Revocation = rs
-	d, err := dns.Start("127.0.0.1:0")
+	d, err := dns.Start(cc.DNSListen)
 	if err != nil {
 		return err
 	}
@@ -198,10 +122,13 @@ func (r *Run) startCenterDUT() error {
 	cc := center.NewDefaultConfig()
 	cc.Addr = "127.0.0.1:0"
 	cc.CertFile, cc.KeyFile, cc.ClientCAFile = p.Center.CertFile, p.Center.KeyFile, p.Center.ClientCAFile
+	applySpecToCenter(&cc, p.Spec)
 	cc.ALPN = []string{"h2", "http/1.1"}
 	cc.Quirks = cq
 	cc.TLS.TimeScale = p.Clock.Scale
 	cc.TLS.PartialChainCAFile = pki.Path(pki.Intermediate.CertFile())
+	// 7.1.1.2.3: the RSA-3072 certificate beside the profile's ECDSA one.
+	cc.TLS.AltCertFile, cc.TLS.AltKeyFile = pki.Path(pki.CenterRSA.ChainFile()), pki.Path(pki.CenterRSA.KeyFile())
 	cc.TLS.ClientRevocation = center.ClientRevocation{Enabled: true, Resolver: r.TLS.DNS.Addr(), Port: r.TLS.RevocationPort()}
 	cc.Logf = func(format string, args ...any) { r.logf("center DUT: "+format, args...) }
 	c, err := center.New(cc)
@@ -227,24 +154,17 @@ func (r *Run) CenterDUTAddr() string {
 // NewRevocationServer builds a CDP and OCSP responder for the test PKI:
 // the root's and the intermediate's CRLs at the paths of their CDP URLs,
 // OCSP answers by the delegated responder (and the rogue one for faults).
-func NewRevocationServer(logf func(string, ...any)) (*center.RevocationServer, error) {
-	p := func(f string) string { return pki.Path(f) }
-	return center.NewRevocationServer(center.RevocationConfig{
-		Addr: "127.0.0.1:0",
-		CAs: []center.RevocationCA{
-			{CertFile: p(pki.Intermediate.CertFile()), KeyFile: p(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: p(pki.IntermediateCRL)},
-			{CertFile: p(pki.Root.CertFile()), KeyFile: p(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: p(pki.RootCRL)},
-		},
-		ResponderCertFile: p(pki.OCSPResponder.CertFile()), ResponderKeyFile: p(pki.OCSPResponder.KeyFile()),
-		RogueResponderCertFile: p(pki.RogueOCSPResponder.CertFile()), RogueResponderKeyFile: p(pki.RogueOCSPResponder.KeyFile()),
-		Logf: logf,
-	})
+func NewRevocationServer(addr string, logf func(string, ...any)) (*center.RevocationServer, error) {
+	cfg := center.PKIRevocationConfig(pki.Dir(), addr)
+	cfg.Logf = logf
+	return center.NewRevocationServer(cfg)
 }
 
 // configureVehicleTLS points a simulated vehicle DUT at the harness's CDP
 // and OCSP responder and gives it only the vehicle's quirks.
 func (r *Run) configureVehicleTLS(vc *vehicle.Config) {
 	vc.Quirks, _ = splitQuirks(r.Quirks)
+	vc.WildcardServerNames = r.Profile.DUT.WildcardServerNames
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		vc.Revocation.Resolver = r.TLS.DNS.Addr()
 		vc.Revocation.Port = r.TLS.RevocationPort()

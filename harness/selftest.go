@@ -27,6 +27,11 @@ import (
 type QuirkCase struct {
 	Quirk string
 	Specs []string
+	// MustSay, when set, lists what each failure must also contain beyond
+	// what every explained failure has (e.g. "Expected:" and "Actual:" for
+	// the mute quirk, whose failures must say what was expected and what
+	// did arrive, if anything).
+	MustSay []string
 }
 
 // VariantCase pairs a variant of the reference simulators (another choice
@@ -81,7 +86,7 @@ func inChild() bool { return *flagQuirks != "" || os.Getenv("ICOC_SELFTEST_CHILD
 func RunQuirkSelfTest(t *testing.T, suite string, cases []QuirkCase) {
 	sc := make([]selfTestCase, len(cases))
 	for i, c := range cases {
-		sc[i] = selfTestCase{name: c.Quirk, specs: c.Specs}
+		sc[i] = selfTestCase{name: c.Quirk, specs: c.Specs, mustSay: c.MustSay}
 		if isVariant(c.Quirk) {
 			t.Errorf("quirk case %s: that is a variant (an allowed choice); list it in the suite's VariantCases", c.Quirk)
 			sc[i].specs = nil
@@ -116,8 +121,9 @@ func isVariant(name string) bool {
 }
 
 type selfTestCase struct {
-	name  string
-	specs []string
+	name    string
+	specs   []string
+	mustSay []string
 }
 
 // runSelfTest runs each case's specs in a child with ICOC_QUIRKS=name;
@@ -153,7 +159,7 @@ func runSelfTest(t *testing.T, kind, suite string, cases []selfTestCase, wantFai
 				for _, sr := range rep.SpecReports {
 					if sr.LeafNodeType == types.NodeTypeIt && sr.LeafNodeText == name {
 						r.State = sr.State.String()
-						r.Caught, r.Why = judgeChild(sr, wantFail)
+						r.Caught, r.Why = judgeChild(sr, wantFail, c.mustSay)
 					}
 				}
 				if r.State == "not run" {
@@ -181,8 +187,9 @@ func runSelfTest(t *testing.T, kind, suite string, cases []selfTestCase, wantFai
 }
 
 // judgeChild says whether one spec of a child run did what its case wants:
-// fail with an explained failure (a quirk), or pass (a variant).
-func judgeChild(sr types.SpecReport, wantFail bool) (bool, string) {
+// fail with an explained failure that contains everything in mustSay (a
+// quirk), or pass (a variant).
+func judgeChild(sr types.SpecReport, wantFail bool, mustSay []string) (bool, string) {
 	if !wantFail {
 		if sr.State == types.SpecStatePassed {
 			return true, ""
@@ -194,6 +201,11 @@ func judgeChild(sr types.SpecReport, wantFail bool) (bool, string) {
 	}
 	if why := Unexplained(sr.Failure.Message); why != "" {
 		return false, "the spec failed without explaining itself (" + why + "): " + firstLines(sr.Failure.Message, 12)
+	}
+	for _, m := range mustSay {
+		if !strings.Contains(sr.Failure.Message, m) {
+			return false, fmt.Sprintf("the failure does not say %q: %s", m, firstLines(sr.Failure.Message, 12))
+		}
 	}
 	return true, ""
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/fixtures/pki"
+	"github.com/icoc-dev/icoc/internal/tls13rec"
 )
 
 // ClientIdentity is what the harness, playing the vehicle, presents to a
@@ -54,6 +56,32 @@ type CenterVisit struct {
 	// stopped mid-handshake (see StallAfterHello).
 	Closed time.Time
 	State  tls.ConnectionState
+	// Alert is the alert the center sent during the handshake, read on the
+	// wire (also when encrypted), "" if none.
+	Alert string
+	// TicketLifetime is the ticket_lifetime of the center's
+	// NewSessionTicket (wall time, as announced); 0 when none arrived.
+	TicketLifetime time.Duration
+}
+
+// streamConn follows the center's records with a tls13rec.ServerStream fed
+// by the harness client's key log: the center's alert and ticket.
+type streamConn struct {
+	net.Conn
+	mu     sync.Mutex
+	stream tls13rec.ServerStream
+	buf    []byte
+}
+
+func (c *streamConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	if !c.stream.Done() {
+		_, rest := c.stream.Records(append(c.buf, p[:n]...))
+		c.buf = bytes.Clone(rest)
+	}
+	c.mu.Unlock()
+	return n, err
 }
 
 // VisitOptions bend the harness's client.
@@ -72,8 +100,8 @@ type VisitOptions struct {
 // VisitCenterDUT connects to the center DUT as a vehicle with id, runs the
 // TLS 1.3 handshake (P-384, SNI, ALPN http/1.1), sends one HTTP/1.1
 // request and reads the status line.
-func (r *Run) VisitCenterDUT(ctx context.Context, id ClientIdentity, o VisitOptions) CenterVisit {
-	v := CenterVisit{Start: time.Now()}
+func (r *Run) VisitCenterDUT(ctx context.Context, id ClientIdentity, o VisitOptions) (v CenterVisit) {
+	v = CenterVisit{Start: time.Now()}
 	defer func() { v.End = time.Now() }()
 	roots := x509.NewCertPool()
 	if b, err := os.ReadFile(r.Profile.DUT.RootCAFile); err == nil {
@@ -104,10 +132,20 @@ func (r *Run) VisitCenterDUT(ctx context.Context, id ClientIdentity, o VisitOpti
 		return v
 	}
 	defer raw.Close()
-	var conn net.Conn = raw
+	sc := &streamConn{Conn: raw}
+	if tc.KeyLogWriter == nil {
+		tc.KeyLogWriter = sc.stream.KeyLog()
+	}
+	defer func() {
+		v.Alert = sc.stream.Alert()
+		if life, ok := sc.stream.TicketLifetime(); ok {
+			v.TicketLifetime = time.Duration(life) * time.Second
+		}
+	}()
+	var conn net.Conn = sc
 	var stall *stallConn
 	if o.StallAfterHello {
-		stall = &stallConn{Conn: raw, limit: o.StallLimit}
+		stall = &stallConn{Conn: sc, limit: o.StallLimit}
 		conn = stall
 	}
 	_ = raw.SetDeadline(time.Now().Add(30 * time.Second))
@@ -191,6 +229,8 @@ func (v CenterVisit) Describe() string {
 	switch {
 	case v.HandshakeErr != nil:
 		fmt.Fprintf(&b, "handshake failed: %v", v.HandshakeErr)
+	case !v.Answered && v.Alert != "":
+		fmt.Fprintf(&b, "handshake completed on the client's side, then the center sent alert %s: %v", v.Alert, v.ReadErr)
 	case v.Answered:
 		fmt.Fprintf(&b, "handshake completed (%s, %s), HTTP answer %d", tls.VersionName(v.State.Version), tls.CipherSuiteName(v.State.CipherSuite), v.Status)
 	default:

@@ -34,7 +34,7 @@ func TestVehicleStartedAloneHolds(t *testing.T) {
 			if c.quirk != "" {
 				q = []string{c.quirk}
 			}
-			r, err := harness.Start(harness.PreferHost(harness.HostNetns), harness.WithQuirks(q...))
+			r, err := harness.Start(harness.PreferHost(harness.HostNetns), harness.WithQuirks(q...), harness.WithSilentBus())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +65,7 @@ func holdsUntilIGOnAndVIN(r *harness.Run) (violation string, err error) {
 	defer cancel()
 	t0 := time.Now()
 	early := func(stage string) string {
-		if cs := r.TLS.Log.Connections(t0); len(cs) > 0 {
+		if cs := r.Recorder.Connections(t0); len(cs) > 0 {
 			return fmt.Sprintf("7.2.2.7: %s, the vehicle opened %d connection(s) to the center; it must not before IG-ON and the VIN are on the bus", stage, len(cs))
 		}
 		if as := r.Recorder.Attempts(nil); len(as) > 0 {

@@ -22,8 +22,28 @@ func quirkCases() []harness.QuirkCase {
 		// Caught only by the dead-link phase: 503s still buffer.
 		{Quirk: "no-buffering-on-link-loss", Specs: []string{centerAwayName}},
 		{Quirk: "link-retry-at-once", Specs: []string{centerAwayName}},
+		// A third retry of a file must fail on the count, not time out.
+		{Quirk: "retries=3", Specs: []string{centerAwayName}, MustSay: []string{"more than 1 + 2 retries"}},
 		{Quirk: "ignore-vin", Specs: []string{vinName}},
+		// Every spec's nothing-arrived path says what was expected and
+		// what arrived.
+		{Quirk: "mute", Specs: []string{oracleName, centerAwayName, vinName}, MustSay: []string{"Expected:", "Actual:"}},
 	}
+}
+
+// variantCases pairs each variant of the reference vehicle (another choice
+// a clause leaves open) with the specs that must pass it.
+func variantCases() []harness.VariantCase {
+	var out []harness.VariantCase
+	out = append(out, vinVariants()...)
+	out = append(out, centerAwayVariants()...)
+	return out
+}
+
+// TestVariants proves that the specs judge the clause, not the reference
+// vehicle's habits: under each variant the specs of its clause pass.
+func TestVariants(t *testing.T) {
+	harness.RunVariantSelfTest(t, "can", variantCases())
 }
 
 // TestSpecNames dry-runs the suite: every name cites its clause, once.

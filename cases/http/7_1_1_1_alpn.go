@@ -1,11 +1,11 @@
 package httpcases
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 )
 
 const alpnText = "offered h2 and http/1.1 by ALPN, a DUT that speaks HTTP/2 chooses it"
@@ -24,10 +24,12 @@ func (s *suite) alpn() {
 			run.Requires("http2", "data-upload")
 			req := harness.Requirement{Clause: "7.1.1.1, 6.1.1", Rule: "If HTTP/2 upgrade is performed by ALPN, it should be compliant with RFC7301; HTTP/1.1 is not recommended"}
 			run.Center.SetALPN("h2", "http/1.1")
-			_, keep := s.triggerUpload(ctx, true)
-			first := s.firstAttempt(keep, 20*time.Second)
-			Expect(first.Handshake.ALPN).To(Equal("h2"), req.String()+"\nprotocol negotiated by ALPN")
-			Expect(first.Proto).To(Equal("HTTP/2.0"), req.String()+"\nprotocol of the upload")
+			st := s.triggerUpload(ctx, true)
+			first := s.awaitFirst(req, st, 20*time.Second)
+			if first.Handshake.ALPN != "h2" || first.Proto != "HTTP/2.0" {
+				Fail(harness.Verdict(req, "ALPN h2 negotiated and the upload sent over HTTP/2",
+					fmt.Sprintf("ALPN %q, %s %s over %s", first.Handshake.ALPN, first.Method, first.Path, first.Proto)))
+			}
 		})
 	})
 }

@@ -27,11 +27,12 @@ func (s *suite) reasonPhrase() {
 			req := harness.Requirement{Clause: "7.2.2.4", Rule: "the client should not use the reason-phrase to determine the result"}
 			s.speak()
 			run.Faults.Set(center.Fault{Times: -1, Status: 200, Reason: "Totally Broken", PathPrefix: "/files/"})
-			_, keep := s.triggerUpload(ctx, true)
-			first := s.firstAttempt(keep, 20*time.Second)
+			st := s.triggerUpload(ctx, true)
+			s.settleAfter(st, 8*time.Second, time.Minute)
+			first := s.awaitFirst(req, st, 20*time.Second)
 			run.Wait(ctx, 8*time.Second-run.Clock.Spec(time.Since(first.Start())))
 			pattern := harness.RetryPattern{Retries: 0, Tolerance: run.Profile.Tolerance, Clock: run.Clock}
-			Expect(run.Recorder.Attempts(keep)).To(harness.FollowRetryPattern(req, pattern))
+			Expect(st.attempts(run)).To(harness.FollowRetryPattern(req, pattern))
 		})
 	})
 }

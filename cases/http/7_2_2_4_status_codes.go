@@ -2,6 +2,7 @@ package httpcases
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -68,6 +69,25 @@ func statusCases(v Version) []statusCase {
 	return out
 }
 
+// statusName is the name of the spec of row code under the real-time (or
+// not) upload rule.
+func statusName(v Version, code int, realTime bool) string {
+	for _, c := range statusCases(v) {
+		if c.status.Code == code && c.rule.RealTime == realTime {
+			return c.name
+		}
+	}
+	panic(fmt.Sprintf("Table 7-8 has no row %d", code))
+}
+
+// readings renders the register entries a row rests on: ", I-008" or "".
+func readings(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(ids, ", ")
+}
+
 func mode(r spec.RetryRule) string {
 	if r.RealTime {
 		return "real-time"
@@ -103,23 +123,24 @@ func (s *suite) statusSpec(ctx SpecContext, c statusCase) {
 		Skip(why)
 	}
 	req := harness.Requirement{
-		Clause: fmt.Sprintf("7.2.2.4 Table 7-8 row %d (Retry %s); 7.2.2.6 %s; %s", c.status.Code, yesNo(c.status.Retry), c.rule.ID, c.v.Name),
+		Clause: fmt.Sprintf("7.2.2.4 Table 7-8 row %d (Retry %s%s); 7.2.2.6 %s; %s", c.status.Code, yesNo(c.status.Retry), readings(c.status.Interpretations), c.rule.ID, c.v.Name),
 		Rule:   ruleText(c),
 	}
 	s.speak()
 	run.Faults.Set(center.Fault{Times: -1, Status: c.status.Code, PathPrefix: "/files/"})
-	_, keep := s.triggerUpload(ctx, c.rule.RealTime)
-	first := s.firstAttempt(keep, 20*time.Second)
-	Expect(first.Proto).To(Equal(c.v.Proto), req.String()+"\nthe DUT must speak the only protocol the center offers in ALPN (%s)", c.v.ALPN)
+	st := s.triggerUpload(ctx, c.rule.RealTime)
+	tol := run.Profile.Tolerance
+	step := c.rule.Interval + tol.Allowed(c.rule.Interval)
+	s.settleAfter(st, step, time.Duration(c.rule.Retries+3)*step)
+	first := s.awaitFirst(req, st, 20*time.Second)
+	s.expectProto(req, first)
 
 	// Watch long enough to see every retry the rule allows and one more
 	// interval, in which a further (wrong) retry would show.
-	tol := run.Profile.Tolerance
-	step := c.rule.Interval + tol.Allowed(c.rule.Interval)
 	window := time.Duration(c.retries()+1)*step + 2*time.Second
 	run.Wait(ctx, window-run.Clock.Spec(time.Since(first.Start())))
 
-	attempts := run.Recorder.Attempts(keep)
+	attempts := st.attempts(run)
 	AddReportEntry("icoc.timeline", harness.Timeline(attempts, run.Clock), ReportEntryVisibilityFailureOrVerbose)
 	pattern := harness.RetryPattern{Retries: c.retries(), Interval: c.rule.Interval, Tolerance: tol, Clock: run.Clock}
 	Expect(attempts).To(harness.FollowRetryPattern(req, pattern))

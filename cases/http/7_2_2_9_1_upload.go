@@ -3,6 +3,7 @@ package httpcases
 import (
 	"fmt"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -49,13 +50,11 @@ func (s *suite) upload() {
 			Expect(run.Send(ctx, sent...)).To(Succeed())
 			// Let the frames cross the bus before the trigger does.
 			run.Wait(ctx, time.Second)
-			_, keep := s.triggerUpload(ctx, true)
-			first := s.firstAttempt(keep, 20*time.Second)
-			Expect(first.Proto).To(Equal(s.v.Proto), req.String()+"\nprotocol of the upload")
-
-			Eventually(func() int { return run.Recorder.Attempts(keep)[0].Status }).
-				WithTimeout(run.Clock.Wall(10*time.Second)).Should(Equal(200), req.String()+"\nthe center's answer to the upload")
-			Expect(first.Header.Get("vehicle_id")).To(Equal(run.Profile.DUT.VIN), req.String()+"\nvehicle_id header")
+			st := s.triggerUpload(ctx, true)
+			first := s.awaitAnswered(req, st, 0, 30*time.Second)
+			s.expectProto(req, first)
+			expectStatus(req, first, 200, "Successfully file uploaded")
+			expectVehicleID(req, st.attempts(run), run.Profile.DUT.VIN)
 
 			name := path.Base(first.Path)
 			var stored []byte
@@ -64,14 +63,33 @@ func (s *suite) upload() {
 					stored = f.Data
 				}
 			}
-			Expect(stored).NotTo(BeNil(), req.String()+"\nthe center stored no file named %s", name)
+			if stored == nil {
+				Fail(harness.Verdict(req, "the center stores the uploaded file "+name, "it stored no file of that name"))
+			}
 			records, err := canfile.Decode(stored)
-			Expect(err).NotTo(HaveOccurred(), req.String()+"\nthe uploaded file does not decode as a CAN data file")
+			if err != nil {
+				Fail(harness.Verdict(req, "the uploaded file decodes as a CAN data file (simulator/canfile/FORMAT.md)", fmt.Sprintf("%d bytes: %v", len(stored), err)))
+			}
 			got := make([]can.Frame, len(records))
 			for i, r := range records {
 				got[i] = r.Frame
 			}
-			Expect(got).To(Equal(sent), fmt.Sprintf("%s\nframes put on the bus (%d) vs frames in the uploaded file (%d)", req, len(sent), len(got)))
+			if !slices.EqualFunc(got, sent, framesEqual) {
+				Fail(harness.Verdict(req, fmt.Sprintf("the %d frames put on the bus, in order, once, with their data", len(sent)), describeFrameDiff(sent, got)))
+			}
 		})
 	})
+}
+
+func framesEqual(a, b can.Frame) bool { return a == b }
+
+// describeFrameDiff says where the frames in the file first differ from
+// those sent.
+func describeFrameDiff(sent, got []can.Frame) string {
+	for i := range min(len(sent), len(got)) {
+		if sent[i] != got[i] {
+			return fmt.Sprintf("%d frames in the file; frame #%d differs: sent %v, in the file %v", len(got), i+1, sent[i], got[i])
+		}
+	}
+	return fmt.Sprintf("%d frames in the file, %d sent; the first %d agree", len(got), len(sent), min(len(sent), len(got)))
 }

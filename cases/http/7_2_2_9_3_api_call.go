@@ -1,6 +1,7 @@
 package httpcases
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -44,18 +45,14 @@ func (s *suite) callsAndDownloads() {
 			run.Requires(s.v.Cap, "api-call")
 			req := harness.Requirement{Clause: "7.2.2.9.3, 7.3", Rule: "POST /api/{number} with header vehicle_id; '200': Result"}
 			s.speak()
-			n := uint16(100 + rand.IntN(900))
-			path := fmt.Sprintf("/api/%d", n)
-			since := time.Now()
-			Expect(run.Send(ctx, bench.APICall{APIID: n, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
-			keep := func(a harness.Attempt) bool {
-				return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, fmt.Sprintf("/%d", n))
+			st, path := s.callAPI(ctx)
+			first := s.awaitAnswered(req, st, 0, 30*time.Second)
+			if first.Method != "POST" || first.Path != path || !spec.IsMediaType(first.Header.Get("Content-Type")) {
+				Fail(harness.Verdict(req, fmt.Sprintf("POST %s with a 7.2.2.3 media type", path),
+					fmt.Sprintf("%s %s, Content-Type %q", first.Method, first.Path, first.Header.Get("Content-Type"))))
 			}
-			first := s.firstAttempt(keep, 20*time.Second)
-			ok := first.Method == "POST" && first.Path == path && first.Header.Get("vehicle_id") == run.Profile.DUT.VIN && spec.IsMediaType(first.Header.Get("Content-Type"))
-			Expect(ok).To(BeTrue(), "%s\nExpected:    POST %s, vehicle_id %s, a 7.2.2.3 media type\nActual:      %s %s, vehicle_id %q, Content-Type %q",
-				req, path, run.Profile.DUT.VIN, first.Method, first.Path, first.Header.Get("vehicle_id"), first.Header.Get("Content-Type"))
-			Eventually(func() int { return run.Recorder.Attempts(keep)[0].Status }).WithTimeout(run.Clock.Wall(10*time.Second)).Should(Equal(200), req.String())
+			expectVehicleID(req, st.attempts(run), run.Profile.DUT.VIN)
+			expectStatus(req, first, 200, "a good API call")
 		})
 
 		It(harness.SpecName("7.2.2.6", apiRetryText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
@@ -65,16 +62,12 @@ func (s *suite) callsAndDownloads() {
 			req := harness.Requirement{Clause: "7.2.2.4 Table 7-8 503, 7.2.2.6 (I-059)", Rule: "503 Retry Yes; real-time response required: 2 retries, 3 sec"}
 			s.speak()
 			run.Faults.Set(center.Fault{Times: -1, Status: 503, PathPrefix: "/api/"})
-			n := uint16(100 + rand.IntN(900))
-			since := time.Now()
-			Expect(run.Send(ctx, bench.APICall{APIID: n, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
-			keep := func(a harness.Attempt) bool {
-				return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, fmt.Sprintf("/%d", n))
-			}
-			first := s.firstAttempt(keep, 20*time.Second)
+			st, _ := s.callAPI(ctx)
 			tol := run.Profile.Tolerance
+			s.settleAfter(st, rule.Interval+tol.Allowed(rule.Interval), time.Minute)
+			first := s.awaitFirst(req, st, 20*time.Second)
 			run.Wait(ctx, time.Duration(rule.Retries+1)*(rule.Interval+tol.Allowed(rule.Interval))+2*time.Second-run.Clock.Spec(time.Since(first.Start())))
-			Expect(run.Recorder.Attempts(keep)).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: rule.Retries, Interval: rule.Interval, Tolerance: tol, Clock: run.Clock}))
+			Expect(st.attempts(run)).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: rule.Retries, Interval: rule.Interval, Tolerance: tol, Clock: run.Clock}))
 		})
 
 		It(harness.SpecName("7.2.2.9.4", downloadText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
@@ -84,15 +77,14 @@ func (s *suite) callsAndDownloads() {
 			s.speak()
 			id := uint16(rand.IntN(60000))
 			name := bench.DownloadFileName(id)
-			data := []byte(strings.Repeat("download ", 100))
-			run.Center.Offer(name, data)
-			since := time.Now()
-			Expect(run.Send(ctx, bench.DownloadRequest{FileID: id, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
-			keep := func(a harness.Attempt) bool { return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, "/"+name) }
-			first := s.firstAttempt(keep, 20*time.Second)
-			Expect(first.Method+" "+first.Path).To(Equal("GET /download/"+name), req.String())
-			Expect(first.Header.Get("vehicle_id")).To(Equal(run.Profile.DUT.VIN), req.String()+"\nvehicle_id header")
-			Eventually(func() int { return run.Recorder.Attempts(keep)[0].Status }).WithTimeout(run.Clock.Wall(10*time.Second)).Should(Equal(200), req.String())
+			run.Center.Offer(name, []byte(strings.Repeat("download ", 100)))
+			st := s.requestDownload(ctx, id)
+			first := s.awaitAnswered(req, st, 0, 30*time.Second)
+			if first.Method+" "+first.Path != "GET /download/"+name {
+				Fail(harness.Verdict(req, "GET /download/"+name, first.Method+" "+first.Path))
+			}
+			expectVehicleID(req, st.attempts(run), run.Profile.DUT.VIN)
+			expectStatus(req, first, 200, "the file the center offers")
 		})
 
 		It(harness.SpecName("7.2.2.6", downloadRetryText(s.v)), harness.Labels(s.v.Label, harness.VehicleDUT), func(ctx SpecContext) {
@@ -101,16 +93,43 @@ func (s *suite) callsAndDownloads() {
 			req := harness.Requirement{Clause: "7.2.2.6", Rule: "Data download (Center -> in-Car unit): Number of retries N/A, Retry interval N/A"}
 			s.speak()
 			run.Faults.Set(center.Fault{Times: -1, Status: 503, PathPrefix: "/download"})
-			id := uint16(rand.IntN(60000))
-			name := bench.DownloadFileName(id)
-			since := time.Now()
-			Expect(run.Send(ctx, bench.DownloadRequest{FileID: id, RequestID: harness.NextRequestID()}.Frame())).To(Succeed())
-			keep := func(a harness.Attempt) bool { return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, "/"+name) }
-			first := s.firstAttempt(keep, 20*time.Second)
+			st := s.requestDownload(ctx, uint16(rand.IntN(60000)))
+			s.settleAfter(st, 10*time.Second, time.Minute)
+			first := s.awaitFirst(req, st, 20*time.Second)
 			run.Wait(ctx, 10*time.Second-run.Clock.Spec(time.Since(first.Start())))
-			Expect(run.Recorder.Attempts(keep)).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: 0, Tolerance: run.Profile.Tolerance, Clock: run.Clock}))
+			Expect(st.attempts(run)).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: 0, Tolerance: run.Profile.Tolerance, Clock: run.Clock}))
 		})
 	})
+}
+
+// callAPI asks the DUT over CAN for an API call with a random API number
+// and returns the stimulus (attempts on a path ending in that number) and
+// the path 7.2.2.9.3 gives it.
+func (s *suite) callAPI(ctx context.Context) (stimulus, string) {
+	n := uint16(100 + rand.IntN(900))
+	path := fmt.Sprintf("/api/%d", n)
+	since := time.Now()
+	Expect(s.r().Send(ctx, bench.APICall{APIID: n, RequestID: harness.NextRequestID()}.Frame())).To(Succeed(), "putting the API call trigger on the bus")
+	return stimulus{
+		what:  fmt.Sprintf("an API call for API number %d (POST %s)", n, path),
+		since: since,
+		keep: func(a harness.Attempt) bool {
+			return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, fmt.Sprintf("/%d", n))
+		},
+	}, path
+}
+
+// requestDownload asks the DUT over CAN to download file id and returns the
+// stimulus (attempts on a path ending in its file name).
+func (s *suite) requestDownload(ctx context.Context, fileID uint16) stimulus {
+	name := bench.DownloadFileName(fileID)
+	since := time.Now()
+	Expect(s.r().Send(ctx, bench.DownloadRequest{FileID: fileID, RequestID: harness.NextRequestID()}.Frame())).To(Succeed(), "putting the download request on the bus")
+	return stimulus{
+		what:  "a download of " + name + " (GET /download/" + name + ")",
+		since: since,
+		keep:  func(a harness.Attempt) bool { return a.ReceivedAt.After(since) && strings.HasSuffix(a.Path, "/"+name) },
+	}
 }
 
 func callQuirks(v Version) []harness.QuirkCase {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -80,8 +81,10 @@ func (s *suite) centerDUT() {
 						c = x
 					}
 				}
-				status, proto, header, body := s.visitCenter(ctx, c)
-				Expect(proto).To(Equal(s.v.Proto), req.String()+"\nprotocol the center DUT answered with")
+				status, proto, header, body := s.visitCenter(ctx, req, c)
+				if proto != s.v.Proto {
+					Fail(harness.Verdict(req, "an answer over "+s.v.Proto+" (the only protocol the harness offered in ALPN)", fmt.Sprintf("%d over %s", status, proto)))
+				}
 				var result struct {
 					Status   string   `json:"status"`
 					Messages []string `json:"messages"`
@@ -91,33 +94,42 @@ func (s *suite) centerDUT() {
 				if c.good {
 					wantStatus = "SUCCESS"
 				}
-				ok := status == c.want && jerr == nil && result.Status == wantStatus && (c.good || len(result.Messages) > 0)
-				Expect(ok).To(BeTrue(), "%s\nExpected:    %d with a Result {status: %s, messages: [...]}\nActual:      %d %s %q",
-					req, c.want, wantStatus, status, header.Get("Content-Type"), truncate(body))
+				if status != c.want || jerr != nil || result.Status != wantStatus || (!c.good && len(result.Messages) == 0) {
+					Fail(harness.Verdict(req, fmt.Sprintf("%d with a Result {status: %s, messages: [...]}", c.want, wantStatus),
+						fmt.Sprintf("%d %s %q", status, header.Get("Content-Type"), truncate(body))))
+				}
 				if c.good {
 					rq, _ := http.NewRequest(http.MethodPost, "https://center"+c.path, nil)
 					rt, err := openapi.Find(rq)
-					Expect(err).NotTo(HaveOccurred())
-					Expect(rt.ValidateResponse(ctx, rq, status, header, body)).To(Succeed(), req.String()+"\nthe answer against the OpenAPI document")
+					if err != nil {
+						Fail(harness.Verdict(req, "the path "+c.path+" in spec/openapi", err.Error()))
+					}
+					if err := rt.ValidateResponse(ctx, rq, status, header, body); err != nil {
+						Fail(harness.Verdict(req, "an answer the OpenAPI document of 7.2.2.9.1 allows", err.Error()))
+					}
 				}
 			})
 		}
 	})
 }
 
-// visitCenter sends one request to the center DUT as the vehicle.
-func (s *suite) visitCenter(ctx context.Context, c badRequest) (int, string, http.Header, []byte) {
+// visitCenter sends one request to the center DUT as the vehicle; a
+// request that gets no answer fails the spec with req.
+func (s *suite) visitCenter(ctx context.Context, req harness.Requirement, c badRequest) (int, string, http.Header, []byte) {
 	client, err := s.r().VehicleClient(s.v.ALPN, nil)
-	Expect(err).NotTo(HaveOccurred())
-	rq, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+s.r().Profile.Center.Host+c.path, bytes.NewReader(c.body))
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "the harness's vehicle client")
+	url := "https://" + s.r().Profile.Center.Host + c.path
+	rq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(c.body))
+	Expect(err).NotTo(HaveOccurred(), "building the request")
 	for k, v := range c.header {
 		rq.Header.Set(k, v)
 	}
 	ctx2, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	resp, err := client.Do(rq.WithContext(ctx2))
-	Expect(err).NotTo(HaveOccurred(), "the center DUT did not answer")
+	if err != nil {
+		Fail(harness.Verdict(req, "an answer to POST "+url, "none: "+err.Error()))
+	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, resp.Proto, resp.Header, body

@@ -75,8 +75,66 @@ func QuirkCases(v Version) []harness.QuirkCase {
 	cases = append(cases,
 		harness.QuirkCase{Quirk: "corrupt-upload", Specs: []string{uploadIntactName(v)}},
 		harness.QuirkCase{Quirk: "upper-extension", Specs: []string{fileNameName(v)}},
+		harness.QuirkCase{Quirk: "request-id-hex", Specs: []string{fileNameName(v)}},
+		harness.QuirkCase{Quirk: "local-time", Specs: []string{fileNameName(v)}},
+		// A request ID in another form hides the upload from the specs
+		// that pick attempts by it: they must say what did arrive.
+		harness.QuirkCase{Quirk: "request-id-hex", Specs: []string{
+			vehicleIDHeaderName(v), gzipCases[1].name(v), uploadIntactName(v), statusName(v, 503, true),
+		}, MustSay: []string{"Expected:", "Actual:", "did arrive"}},
+		// Every vehicle-DUT spec's nothing-arrived path must say what was
+		// expected and what (nothing) arrived.
+		harness.QuirkCase{Quirk: "mute", Specs: vehicleDUTSpecs(v), MustSay: []string{"Expected:", "Actual:"}},
 	)
 	return cases
+}
+
+// VariantCases pairs each variant of the reference vehicle (another choice
+// a clause leaves open) with the specs of version v that must pass it.
+func VariantCases(v Version) []harness.VariantCase {
+	var cases []harness.VariantCase
+	cases = append(cases, gzipVariants(v)...)
+	cases = append(cases, timeoutVariants(v)...)
+	cases = append(cases, silenceVariants(v)...)
+	return cases
+}
+
+// vehicleDUTSpecs names every spec of version v that judges the vehicle
+// and can run (not the specs that only report not applicable).
+func vehicleDUTSpecs(v Version) []string {
+	var out []string
+	for _, c := range statusCases(v) {
+		if c.notApplicable() == "" {
+			out = append(out, c.name)
+		}
+	}
+	out = append(out,
+		harness.FormatName("7.2.2.4 T7-8 567", silence567Text(v)),
+		harness.FormatName("7.2.2.4 T7-8 568", silence568Text(v)),
+		harness.FormatName("7.2.2.5", timeoutText(v)),
+		harness.FormatName("7.2.2.5", backoffText(v)),
+		uploadIntactName(v),
+		fileNameName(v),
+		harness.FormatName("7.2.2.9.3", apiCallText(v)),
+		harness.FormatName("7.2.2.6", apiRetryText(v)),
+		harness.FormatName("7.2.2.9.4", downloadText(v)),
+		harness.FormatName("7.2.2.6", downloadRetryText(v)),
+	)
+	for _, c := range headerCases {
+		out = append(out, headerName(v, c))
+	}
+	for _, c := range sessionCases(v) {
+		out = append(out, harness.FormatName(c.clause, c.text))
+	}
+	for _, c := range gzipCases {
+		out = append(out, c.name(v))
+	}
+	if v == HTTP11 {
+		out = append(out, harness.FormatName("7.2.2.4", reasonPhraseText(v)))
+	} else {
+		out = append(out, harness.FormatName("7.1.1.1", alpnText), harness.FormatName("7.2.3.9.2", pushText(v)))
+	}
+	return out
 }
 
 // NotApplicable names the specs of version v that only ever report "not

@@ -83,6 +83,15 @@ var _ = Describe("7.2.5.4 Response Status Code, Tables 7-21 to 7-24", func() {
 
 func reasonSpec(ctx SpecContext, c reasonCase) {
 	vehicleDUT()
+	// The profile's readings (spec:) may choose another session rule (I-140).
+	if c.table == "PUBACK" {
+		c.rule = run.Spec.MQTTUploadRetryRule(true)
+	} else {
+		c.rule = run.Spec.MQTTSessionRetryRule()
+	}
+	if r, ok := run.Spec.MQTTReasonFor(c.table, c.row.Code); ok {
+		c.row = r
+	}
 	req := harness.Requirement{
 		Clause: fmt.Sprintf("7.2.5.4 Table %s row 0x%02X (Retry %s); Table 7-25 %s", c.num, c.row.Code, yesNo(c.row.Retry), c.rule.ID),
 		Rule:   fmt.Sprintf("%s 0x%02X %s: Retry %s. Do not retry if the error is caused by a client-side specification.", c.table, c.row.Code, c.row.Name, yesNo(c.row.Retry)),

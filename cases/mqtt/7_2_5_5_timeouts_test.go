@@ -51,7 +51,7 @@ var _ = Describe("7.2.5.5 Timeout specification", func() {
 		ensureSession(ctx)
 		run.Faults.Set(mqttFault("CONNECT", center.Fault{Times: -1, Withhold: true}))
 		keep := sent("CONNECT", kick())
-		rule := spec.MQTTSessionRetryRule()
+		rule := run.Spec.MQTTSessionRetryRule()
 		judgeWaits(ctx, "CONNACK", keep, 4, rule.Interval)
 	})
 
@@ -60,7 +60,7 @@ var _ = Describe("7.2.5.5 Timeout specification", func() {
 		ensureSession(ctx)
 		run.Faults.Set(mqttFault("PUBLISH", center.Fault{Times: -1, Withhold: true, PathPrefix: uploadTopic()}))
 		keep := triggerUpload(ctx, true)
-		rule := spec.MQTTUploadRetryRule(true)
+		rule := run.Spec.MQTTUploadRetryRule(true)
 		judgeWaits(ctx, "PUBACK", keep, rule.Retries+1, rule.Interval)
 	})
 
@@ -91,11 +91,11 @@ var _ = Describe("7.2.5.5 Timeout specification", func() {
 // 7.2.5.5 and, with a base interval, that each gap after a timeout is
 // extended (I-016).
 func judgeWaits(ctx context.Context, ack string, keep func(harness.Attempt) bool, n int, base time.Duration) {
-	wait, _ := spec.MQTTAckTimeout(ack)
+	wait, _ := run.Spec.MQTTAckTimeout(ack)
 	tol := run.Profile.Tolerance
-	req := harness.Requirement{Clause: "7.2.5.5 (" + ack + "); register I-015, I-016",
+	req := harness.Requirement{Clause: "7.2.5.5 (" + ack + "); register I-015, I-016, I-062",
 		Rule: ack + " wait time: 30 seconds; the retransmission process after timeout shall be under control to extend the retransmission interval"}
-	within := time.Duration(n)*(wait+tol.Allowed(wait)) + time.Duration(n)*spec.RetransmissionInterval(max(base, time.Second), n) + time.Minute
+	within := time.Duration(n)*(wait+tol.Allowed(wait)) + time.Duration(n)*run.Spec.RetransmissionInterval(max(base, time.Second), n) + time.Minute
 	got := waitAttempts(ctx, keep, n, within, func(a harness.Attempt) bool { return a.Abandoned })
 	AddReportEntry("icoc.timeline", harness.Timeline(got, run.Clock), ReportEntryVisibilityFailureOrVerbose)
 	var gaveUp []harness.Attempt

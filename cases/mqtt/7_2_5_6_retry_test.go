@@ -21,7 +21,7 @@ var nonRealTimeName = harness.SpecName("7.2.5.6", fmt.Sprintf("non-real-time upl
 var _ = Describe("7.2.5.6 Retry Specification", func() {
 	It(nonRealTimeName, harness.Labels(harness.MQTT, harness.VehicleDUT, harness.Slow), SpecTimeout(10*time.Minute), func(ctx SpecContext) {
 		vehicleDUT()
-		rule := spec.MQTTUploadRetryRule(false)
+		rule := run.Spec.MQTTUploadRetryRule(false)
 		req := harness.Requirement{Clause: "7.2.5.6 Table 7-25 (data upload, real-time not required); Table 7-22 0x97 (Retry Yes)",
 			Rule: fmt.Sprintf("Number of retries %d, Retry interval %v", rule.Retries, rule.Interval)}
 		ensureSession(ctx)

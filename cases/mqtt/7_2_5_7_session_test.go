@@ -119,7 +119,7 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 		// Connecting includes what comes before CONNECT (the OTP, 7.2.5.7),
 		// so nothing at all may reach the center.
 		early := attempts(func(a harness.Attempt) bool { return !a.ReceivedAt.Before(since) })
-		conns := run.TLS.Log.Connections(since)
+		conns := run.Recorder.Connections(since)
 		if len(early) > 0 || len(conns) > 0 {
 			Fail(harness.Verdict(req, "no connection to the center (HTTPS or MQTT) while the VIN is not on the bus",
 				fmt.Sprintf("%d connection(s); requests:\n%s", len(conns), harness.Timeline(early, run.Clock))))
@@ -160,8 +160,8 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 		}
 		relinked := time.Now()
 		sentFrames = append(sentFrames, burst(ctx, frames[900:])...)
-		rule := spec.MQTTSessionRetryRule()
-		within := spec.RetransmissionInterval(rule.Interval, 8) + 3*time.Minute
+		rule := run.Spec.MQTTSessionRetryRule()
+		within := run.Spec.RetransmissionInterval(rule.Interval, 8) + 3*time.Minute
 		var d harness.Delivery
 		waitUntil(ctx, within+tol.Allowed(within), func() bool {
 			got, err := run.ReceivedCANData(since)

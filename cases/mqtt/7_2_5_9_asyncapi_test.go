@@ -7,7 +7,6 @@ import (
 
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/center"
-	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 )
 
@@ -24,7 +23,7 @@ var _ = Describe("7.2.5.9 API Specification", func() {
 	It(asyncAPIName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
 		vehicleDUT()
 		req := harness.Requirement{Clause: "7.2.5.1, 7.2.5.9 (I-147)", Rule: "The API must be written in accordance with the following specifications of AsyncAPI v2.0 or later."}
-		docs, err := run.AsyncAPIDocuments(spec.All().MQTTTopics.Style)
+		docs, err := run.AsyncAPIDocuments(run.Spec.MQTTTopics.Style)
 		if err != nil {
 			Fail(harness.Verdict(req, "AsyncAPI 2.0 documents that validate", err.Error()))
 		}

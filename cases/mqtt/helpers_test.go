@@ -20,7 +20,7 @@ func vin() string { return run.Profile.DUT.VIN }
 
 // uploadTopic is where the DUT publishes CAN data (7.2.5.2).
 func uploadTopic() string {
-	t, _ := spec.All().UploadTopic(vin(), run.Profile.MQTT.Application)
+	t, _ := run.Spec.UploadTopic(vin(), run.Profile.MQTT.Application)
 	return t
 }
 

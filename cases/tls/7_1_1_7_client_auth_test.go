@@ -51,21 +51,25 @@ func expectRefused(req harness.Requirement, v harness.CenterVisit) {
 // interval, and the refusal.
 func ocspRetries(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 	expectRefused(req, v)
-	expectAttempts(req, "OCSP requests about the client certificate", fetchSpans(ocspFetches(t0)), row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "OCSP requests about the client certificate", harness.FetchAttempts(ocspFetches(t0)), row.RetryCount, row.RetryInterval())
 }
 
 var good = harness.Identity(pki.Vehicle, false)
+
+// refusedNoOCSP judges row F: refused without asking an OCSP responder.
+func refusedNoOCSP(req harness.Requirement, _ spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
+	expectRefused(req, v)
+	if n := len(ocspFetches(t0)); n != 0 {
+		Fail(harness.Verdict(req, "no OCSP request", fmt.Sprintf("%d OCSP request(s)", n)))
+	}
+}
 
 // clientAuthScenariosG judges row G at the center: refused after 1 + retries
 // DNS queries for the OCSP host, each retry when the previous one timed out.
 func clientAuthScenariosG(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 	expectRefused(req, v)
 	qs := run.TLS.DNS.Queries(harness.OCSPHost, t0)
-	ss := make([]span, len(qs))
-	for i, q := range qs {
-		ss[i] = span{q.At, q.At.Add(run.Clock.Wall(row.Timeout()))}
-	}
-	expectAttempts(req, "DNS queries for "+harness.OCSPHost, ss, row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "DNS queries for "+harness.OCSPHost, queryAttempts(qs, row.Timeout()), row.RetryCount, row.RetryInterval())
 }
 
 var clientAuthScenarios = map[string][]clientAuthScenario{
@@ -110,12 +114,11 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 	"F": {{
 		text: "client certificate without OCSP responder URL: refused, no OCSP request", quirk: "accept-client-without-ocsp-url",
 		identity: harness.Identity(pki.VehicleNoOCSP, false),
-		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
-			expectRefused(req, v)
-			if n := len(ocspFetches(t0)); n != 0 {
-				Fail(harness.Verdict(req, "no OCSP request", fmt.Sprintf("%d", n)))
-			}
-		},
+		judge:    refusedNoOCSP,
+	}, {
+		variant: "no-revocation-info", text: "client certificate with neither CDP nor OCSP responder URL: refused, no OCSP request", quirk: "accept-client-without-ocsp-url",
+		identity: harness.Identity(pki.VehicleNoRevocationInfo, false),
+		judge:    refusedNoOCSP,
 	}},
 	"G": {{
 		text: "OCSP responder host gets no DNS answer: the query waits 1 s, one retry, then refused", quirk: "client-ocsp-no-retry=G",
@@ -133,7 +136,7 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 		identity: good,
 		stage: func() {
 			startDead()
-			run.TLS.DNS.Set(harness.OCSPHost, net.ParseIP("127.0.0.2"), net.ParseIP("127.0.0.1"))
+			run.TLS.DNS.Set(harness.OCSPHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Center.HarnessAddress))
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time, v harness.CenterVisit) {
 			tried := 0
@@ -143,8 +146,8 @@ var clientAuthScenarios = map[string][]clientAuthScenario{
 				}
 			}
 			if tried == 0 || len(ocspFetches(t0)) == 0 || !v.Answered {
-				Fail(harness.Verdict(req, "a connection to the first answer (127.0.0.2), then an OCSP request at the second (127.0.0.1), then the client is served",
-					fmt.Sprintf("%d connection(s) to 127.0.0.2, %d OCSP request(s); %s", tried, len(ocspFetches(t0)), v.Describe())))
+				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then an OCSP request at the second ("+run.Profile.Center.HarnessAddress+"), then the client is served",
+					fmt.Sprintf("%d connection(s) to "+spareIP(0)+", %d OCSP request(s); %s", tried, len(ocspFetches(t0)), v.Describe())))
 			}
 		},
 	}},
@@ -322,6 +325,7 @@ var centerRuleCases = func() []ruleCase {
 			},
 		},
 	}
+	cases = append(cases, centerPeerCases()...)
 	for i := range cases {
 		cases[i].name = harness.SpecName(cases[i].clause, cases[i].name)
 	}

@@ -40,17 +40,18 @@ const crlPath = "/intermediate.crl"
 // handshake: one handshake, refused, no application data.
 func noDataOnly(req harness.Requirement, _ spec.TLSScenario, t0 time.Time) {
 	expectNoAppData(req, t0)
-	expectAttempts(req, "TLS handshakes", handshakeSpans(handshakes(t0)), 0, 0)
+	expectAttempts(req, "TLS handshakes", harness.HandshakeAttempts(handshakes(t0)), 0, 0)
 }
 
 // fetchRetries judges the CDP fetches against the row's retry count and
 // interval, and that no application data followed.
 func fetchRetries(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 	expectNoAppData(req, t0)
-	expectAttempts(req, "fetches of "+crlPath, fetchSpans(fetches(t0, crlPath)), row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "fetches of "+crlPath, harness.FetchAttempts(fetches(t0, crlPath)), row.RetryCount, row.RetryInterval())
 }
 
-// deadListener accepts on 127.0.0.2 at the responder's port and closes
+// deadListener accepts on the first spare address (127.0.0.2 on loopback)
+// at the responder's port and closes
 // every connection at once, logging when: the "other DNS answer" of row G.
 type deadListener struct {
 	ln  net.Listener
@@ -70,8 +71,8 @@ func startDead() {
 	if dead != nil {
 		return
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(run.TLS.RevocationPort())))
-	Expect(err).NotTo(HaveOccurred(), "a second loopback address for the several-answers case")
+	ln, err := net.Listen("tcp", net.JoinHostPort(spareIP(0), strconv.Itoa(run.TLS.RevocationPort())))
+	Expect(err).NotTo(HaveOccurred(), "the first spare address (profile center.spare_addresses) for the several-answers case")
 	dead = &deadListener{ln: ln}
 	go func() {
 		for {
@@ -87,16 +88,20 @@ func startDead() {
 	}()
 }
 
-// mutedIP is the loopback address of the fault proxy in front of the
-// harness's CDP (same port), for the network variant of row H.
-const mutedIP = "127.0.0.3"
+// spareIP is the i-th spare address of the harness (profile
+// center.spare_addresses): 127.0.0.2 and 127.0.0.3 on loopback.
+func spareIP(i int) string { return run.Profile.Center.SpareAddresses[i] }
+
+// mutedIP is the address of the fault proxy in front of the harness's CDP
+// (same port), for the network variant of row H: the second spare address.
+func mutedIP() string { return spareIP(1) }
 
 var muted *netfault.Proxy
 
 // mutedProxy returns the toxiproxy between mutedIP and the harness's CDP.
 func mutedProxy() *netfault.Proxy {
 	if muted == nil {
-		p, err := netfault.NewProxy(net.JoinHostPort(mutedIP, strconv.Itoa(run.TLS.RevocationPort())), run.TLS.Revocation.Addr())
+		p, err := netfault.NewProxy(net.JoinHostPort(mutedIP(), strconv.Itoa(run.TLS.RevocationPort())), run.TLS.Revocation.Addr())
 		Expect(err).NotTo(HaveOccurred(), "fault proxy on a second loopback address")
 		muted = p
 	}
@@ -112,7 +117,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		stage: func(context.Context) { run.Center.SetHandshakeFault(center.HandshakeClose) },
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			expectAttempts(req, "TLS connections", handshakeSpans(handshakes(t0)), row.RetryCount, row.RetryInterval())
+			expectAttempts(req, "TLS connections", harness.HandshakeAttempts(handshakes(t0)), row.RetryCount, row.RetryInterval())
 		},
 	}},
 	"B": {{
@@ -121,11 +126,11 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		stage: func(context.Context) { run.Center.SetHandshakeFault(center.HandshakeSilent) },
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			hs := handshakeSpans(handshakes(t0))
+			hs := harness.HandshakeAttempts(handshakes(t0))
 			expectAttempts(req, "TLS connections", hs, 0, 0)
-			lasted := run.Clock.Spec(hs[0].end.Sub(hs[0].start))
+			lasted := run.Clock.Spec(hs[0].AnsweredAt.Sub(hs[0].Start()))
 			if !run.Profile.Tolerance.Within(row.Timeout(), lasted) {
-				Fail(harness.Verdict(req, fmt.Sprintf("the vehicle closes the connection %s (spec time) after connecting", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("TLS connections", hs)))
+				Fail(harness.Verdict(req, fmt.Sprintf("the vehicle closes the connection %s (spec time) after connecting", run.Profile.Tolerance.Describe(row.Timeout())), "TLS connections:\n"+harness.Timeline(hs, run.Clock)))
 			}
 		},
 	}, {
@@ -141,7 +146,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		stage: func(context.Context) { Expect(run.Center.SetCertificates(chain(pki.CenterBadSignature))).To(Succeed()) },
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			expectAttempts(req, "TLS handshakes", handshakeSpans(handshakes(t0)), row.RetryCount, row.RetryInterval())
+			expectAttempts(req, "TLS handshakes", harness.HandshakeAttempts(handshakes(t0)), row.RetryCount, row.RetryInterval())
 		},
 	}},
 	"D": {{
@@ -157,6 +162,35 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		quirk:   "tls-retry=D",
 		stage:   func(context.Context) { Expect(run.Center.SetCertificates(chain(pki.CenterWrongEKU))).To(Succeed()) },
 		judge:   noDataOnly,
+	}},
+	// Register I-081: a certificate not issued to the center's name is "not
+	// suitable" (row D): refused at once, no retry.
+	"D-name": {{
+		variant: "other-name",
+		text:    "server certificate issued to another host name (" + pki.OtherHost + "), valid and trusted: refused at once, no retry, no communication (I-081)",
+		quirk:   "ignore-server-name",
+		stage:   func(context.Context) { Expect(run.Center.SetCertificates(chain(pki.CenterOtherName))).To(Succeed()) },
+		judge:   noDataOnly,
+	}, {
+		variant: "cn-only",
+		text:    "server certificate naming the center only in its subject CN, with no SAN: refused at once, no retry, no communication (I-081)",
+		quirk:   "server-name-cn-fallback",
+		stage:   func(context.Context) { Expect(run.Center.SetCertificates(chain(pki.CenterCNOnly))).To(Succeed()) },
+		judge:   noDataOnly,
+	}, {
+		variant: "wildcard",
+		text:    "wildcard server certificate (" + pki.WildcardHost + "): refused at once unless the DUT profile allows wildcard server names (dut.wildcard_server_names, I-081)",
+		quirk:   "accept-wildcard-server",
+		stage:   func(context.Context) { Expect(run.Center.SetCertificates(chain(pki.CenterWildcard))).To(Succeed()) },
+		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
+			if run.Profile.DUT.WildcardServerNames {
+				if len(appData(t0)) == 0 {
+					Fail(harness.Verdict(req, "the DUT communicates: its profile says it accepts wildcard server names", "no application data; handshakes:\n"+describeHandshakes(handshakes(t0))))
+				}
+				return
+			}
+			noDataOnly(req, row, t0)
+		},
 	}},
 	"E": {{
 		text:  "server certificate expired: refused at once, no communication",
@@ -200,7 +234,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		quirk:   "first-dns-answer-only",
 		stage: func(context.Context) {
 			startDead()
-			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP("127.0.0.2"), net.ParseIP("127.0.0.1"))
+			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(spareIP(0)), net.ParseIP(run.Profile.Center.HarnessAddress))
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			tried := 0
@@ -210,8 +244,8 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 				}
 			}
 			if tried == 0 || len(fetches(t0, crlPath)) == 0 || len(appData(t0)) == 0 {
-				Fail(harness.Verdict(req, "a connection to the first answer (127.0.0.2), then a CRL fetch from the second (127.0.0.1), then application data",
-					fmt.Sprintf("%d connection(s) to 127.0.0.2, %d fetch(es) of %s, %d HTTP request(s)", tried, len(fetches(t0, crlPath)), crlPath, len(appData(t0)))))
+				Fail(harness.Verdict(req, "a connection to the first answer ("+spareIP(0)+"), then a CRL fetch from the second ("+run.Profile.Center.HarnessAddress+"), then application data",
+					fmt.Sprintf("%d connection(s) to "+spareIP(0)+", %d fetch(es) of %s, %d HTTP request(s)", tried, len(fetches(t0, crlPath)), crlPath, len(appData(t0)))))
 			}
 		},
 	}},
@@ -223,11 +257,11 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			fs := fetchSpans(fetches(t0, crlPath))
+			fs := harness.FetchAttempts(fetches(t0, crlPath))
 			expectAttempts(req, "fetches of "+crlPath, fs, row.RetryCount, row.RetryInterval())
 			for _, f := range fs {
-				if d := run.Clock.Spec(f.end.Sub(f.start)); !run.Profile.Tolerance.Within(row.Timeout(), d) {
-					Fail(harness.Verdict(req, fmt.Sprintf("each attempt waits %s (spec time)", run.Profile.Tolerance.Describe(row.Timeout())), describeSpans("fetches of "+crlPath, fs)))
+				if d := run.Clock.Spec(f.AnsweredAt.Sub(f.Start())); !run.Profile.Tolerance.Within(row.Timeout(), d) {
+					Fail(harness.Verdict(req, fmt.Sprintf("each attempt waits %s (spec time)", run.Profile.Tolerance.Describe(row.Timeout())), describeAttempts("fetches of "+crlPath, fs)))
 				}
 			}
 		},
@@ -240,17 +274,13 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 			p := mutedProxy()
 			Expect(p.Add(netfault.Latency("mute", netfault.Downstream, run.Clock.Wall(time.Minute), 0))).To(Succeed())
 			DeferCleanup(func() { p.Clear() })
-			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(mutedIP))
+			run.TLS.DNS.Set(harness.CRLHost, net.ParseIP(mutedIP()))
 		},
 		judge: func(req harness.Requirement, row spec.TLSScenario, t0 time.Time) {
 			expectNoAppData(req, t0)
-			fs := fetches(t0, crlPath)
-			ss := make([]span, len(fs))
-			for i, f := range fs {
-				// The answer never reaches the DUT: an attempt ends when the
-				// DUT's 5 s run out.
-				ss[i] = span{f.At, f.At.Add(run.Clock.Wall(row.Timeout()))}
-			}
+			// The answer never reaches the DUT: an attempt ends when the
+			// DUT's 5 s run out.
+			ss := waitedOut(harness.FetchAttempts(fetches(t0, crlPath)), row.Timeout())
 			expectAttempts(req, "fetches of "+crlPath+" (through the muted link)", ss, row.RetryCount, row.RetryInterval())
 		},
 	}},
@@ -295,13 +325,7 @@ var serverAuthScenarios = map[string][]serverAuthScenario{
 // retry when the previous one timed out (1 s).
 func expectQueries(req harness.Requirement, t0 time.Time, row spec.TLSScenario) {
 	qs := run.TLS.DNS.Queries(harness.CRLHost, t0)
-	ss := make([]span, len(qs))
-	for i, q := range qs {
-		// A query "ends" when the DUT's timeout ran out: the next one's
-		// start is judged against the previous start plus the timeout.
-		ss[i] = span{q.At, q.At.Add(run.Clock.Wall(row.Timeout()))}
-	}
-	expectAttempts(req, "DNS queries for "+harness.CRLHost, ss, row.RetryCount, row.RetryInterval())
+	expectAttempts(req, "DNS queries for "+harness.CRLHost, queryAttempts(qs, row.Timeout()), row.RetryCount, row.RetryInterval())
 }
 
 // serverAuthCase is one generated spec.
@@ -319,6 +343,7 @@ var serverAuthCases = func() []serverAuthCase {
 			panic("Table 7-4 row " + row.Row + " has no scenario in cases/tls")
 		}
 		scs = append(scs, serverAuthScenarios[row.Row+"-net"]...)
+		scs = append(scs, serverAuthScenarios[row.Row+"-name"]...)
 		for _, sc := range scs {
 			out = append(out, serverAuthCase{
 				name:     harness.SpecName("7.1.1.7 "+row.ID(), fmt.Sprintf("%s: %s", row.Title, sc.text)),

@@ -27,12 +27,20 @@ type ruleCase struct {
 	body   func(ctx context.Context, req harness.Requirement)
 }
 
-// helloOf waits for the DUT's ClientHello after t0.
-func helloOf(t0 time.Time) center.ClientHello {
-	var hs []center.ClientHello
-	Eventually(func() int { hs = run.TLS.Log.ClientHellos(t0); return len(hs) }).
-		WithTimeout(run.Clock.Wall(window)).WithPolling(2*time.Millisecond).Should(BeNumerically(">=", 1), "the DUT sent no ClientHello")
-	return hs[0]
+// helloOf waits for the DUT's ClientHello after t0; when none comes it
+// fails with req, saying what (if anything) reached the center.
+func helloOf(req harness.Requirement, t0 time.Time) center.ClientHello {
+	deadline := time.Now().Add(run.Clock.Wall(window))
+	for {
+		if hs := run.Recorder.ClientHellos(t0); len(hs) > 0 {
+			return hs[0]
+		}
+		if time.Now().After(deadline) {
+			Fail(harness.Verdict(req, fmt.Sprintf("a ClientHello within %v (spec time) of the upload trigger", window),
+				fmt.Sprintf("none; %d connection(s) to the center since the trigger", len(run.Recorder.Connections(t0)))))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // uploadDelivered triggers an upload and waits until its data reached the
@@ -53,7 +61,7 @@ func countFetches(t0 time.Time) int { return len(fetches(t0, crlPath)) }
 
 func expectFetchCount(req harness.Requirement, t0 time.Time, want int, what string) {
 	if got := fetches(t0, crlPath); len(got) != want {
-		Fail(harness.Verdict(req, fmt.Sprintf("%d fetch(es) of %s %s", want, crlPath, what), describeSpans("fetches of "+crlPath, fetchSpans(got))))
+		Fail(harness.Verdict(req, fmt.Sprintf("%d fetch(es) of %s %s", want, crlPath, what), describeAttempts("fetches of "+crlPath, harness.FetchAttempts(got))))
 	}
 }
 
@@ -71,7 +79,7 @@ var ruleCases = func() []ruleCase {
 			rule: "The transport protocol shall conform to the following TLS1.3 specification. RFC8446",
 			name: "the vehicle offers TLS 1.3 only (supported_versions)",
 			body: func(ctx context.Context, req harness.Requirement) {
-				h := helloOf(upload(ctx))
+				h := helloOf(req, upload(ctx))
 				if !slices.Equal(h.SupportedVersions, []uint16{tls.VersionTLS13}) {
 					Fail(harness.Verdict(req, "supported_versions = [TLS 1.3]", fmt.Sprintf("%x", h.SupportedVersions)))
 				}
@@ -81,7 +89,7 @@ var ruleCases = func() []ruleCase {
 			clause: "7.1.1.1", quirk: "no-sni", rule: "Support SNI.",
 			name: "the vehicle sends the center's host name in server_name (SNI)",
 			body: func(ctx context.Context, req harness.Requirement) {
-				h := helloOf(upload(ctx))
+				h := helloOf(req, upload(ctx))
 				if h.ServerName != run.Profile.Center.Host {
 					Fail(harness.Verdict(req, "server_name "+run.Profile.Center.Host, fmt.Sprintf("%q", h.ServerName)))
 				}
@@ -91,7 +99,7 @@ var ruleCases = func() []ruleCase {
 			clause: "7.1.1.1", quirk: "no-alpn", rule: "If HTTP/2 upgrade is performed by ALPN, it should be compliant with RFC7301. (Table 7-2: application_layer_protocol_negotiation: Set HTTP1.1 or / and HTTP2)",
 			name: "the vehicle offers http/1.1 and/or h2 in ALPN and only those",
 			body: func(ctx context.Context, req harness.Requirement) {
-				h := helloOf(upload(ctx))
+				h := helloOf(req, upload(ctx))
 				ok := len(h.ALPN) > 0
 				for _, p := range h.ALPN {
 					ok = ok && (p == "h2" || p == "http/1.1")
@@ -106,7 +114,7 @@ var ruleCases = func() []ruleCase {
 			name: "the vehicle offers only Table 7-1 cipher suites, TLS_AES_256_GCM_SHA384 first, and negotiates one",
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
-				h := helloOf(t0)
+				h := helloOf(req, t0)
 				doc := spec.All()
 				ok := len(h.CipherSuites) > 0 && h.CipherSuites[0] == tls.TLS_AES_256_GCM_SHA384
 				for _, s := range h.CipherSuites {
@@ -127,7 +135,7 @@ var ruleCases = func() []ruleCase {
 			clause: "7.1.1.2.2", quirk: "offer-x25519", rule: "ECDHE 384 bits or more / DHE 4096 bits or more (I-022)",
 			name: "the vehicle offers only key-exchange groups of 384 bits or more",
 			body: func(ctx context.Context, req harness.Requirement) {
-				h := helloOf(upload(ctx))
+				h := helloOf(req, upload(ctx))
 				doc := spec.All()
 				for _, g := range h.SupportedCurves {
 					if !doc.GroupAllowed(groupName(g)) {
@@ -157,7 +165,7 @@ var ruleCases = func() []ruleCase {
 				t0 := upload(ctx)
 				run.Wait(ctx, window)
 				expectNoAppData(req, t0)
-				expectAttempts(req, "TLS handshakes", handshakeSpans(handshakes(t0)), 0, 0)
+				expectAttempts(req, "TLS handshakes", harness.HandshakeAttempts(handshakes(t0)), 0, 0)
 			},
 		},
 		{
@@ -178,7 +186,7 @@ var ruleCases = func() []ruleCase {
 			body: func(ctx context.Context, req harness.Requirement) {
 				t0 := uploadDelivered(ctx, req)
 				if len(fetches(t0, "/intermediate.crl")) == 0 || len(fetches(t0, "/root.crl")) == 0 {
-					Fail(harness.Verdict(req, "fetches of /intermediate.crl (leaf) and /root.crl (intermediate CA)", describeSpans("fetches", fetchSpans(fetches(t0, "")))))
+					Fail(harness.Verdict(req, "fetches of /intermediate.crl (leaf) and /root.crl (intermediate CA)", describeAttempts("fetches", harness.FetchAttempts(fetches(t0, "")))))
 				}
 			},
 		},
@@ -192,6 +200,7 @@ var ruleCases = func() []ruleCase {
 				run.Center.SetStaple(der)
 				t0 := upload(ctx)
 				run.Wait(ctx, window)
+				expectTried(req, t0)
 				expectNoAppData(req, t0)
 			},
 		},

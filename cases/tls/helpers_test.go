@@ -11,10 +11,13 @@ import (
 
 	"github.com/icoc-dev/icoc/fixtures/pki"
 	"github.com/icoc-dev/icoc/harness"
+	"github.com/icoc-dev/icoc/harness/dns"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/center"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	mdns "github.com/miekg/dns"
 )
 
 // freshVehicle prepares a vehicle-DUT spec: the harness's TLS side back to
@@ -66,64 +69,68 @@ func fetches(since time.Time, path string) []center.Fetch {
 
 // handshakes returns the TLS handshakes (good and failed) on connections
 // the harness's center accepted since t0.
-func handshakes(since time.Time) []center.HandshakeInfo { return run.TLS.Log.Handshakes(since) }
+func handshakes(since time.Time) []center.HandshakeInfo { return run.Recorder.Handshakes(since) }
 
-// span is one attempt seen on the wire: when it started and ended.
-type span struct{ start, end time.Time }
-
-func fetchSpans(fs []center.Fetch) []span {
-	out := make([]span, len(fs))
-	for i, f := range fs {
-		out[i] = span{f.At, f.Done}
+// queryAttempts puts DNS queries for a name on the timeline; each ends
+// when the DUT's timeout ran out (the harness does not answer them), so
+// the next one's start is judged against the previous start plus timeout.
+func queryAttempts(qs []dns.Query, timeout time.Duration) []harness.Attempt {
+	out := make([]harness.Attempt, len(qs))
+	for i, q := range qs {
+		out[i] = harness.Attempt{Protocol: center.ProtoDNS, Key: q.Name, Method: dnsType(q.Type), Path: q.Name,
+			ReceivedAt: q.At, ConnAccepted: q.At, AnsweredAt: q.At.Add(run.Clock.Wall(timeout)), TimedOut: true}
 	}
 	return out
 }
 
-func handshakeSpans(hs []center.HandshakeInfo) []span {
-	out := make([]span, len(hs))
-	for i, h := range hs {
-		out[i] = span{h.Conn.AcceptedAt, h.Done}
+func dnsType(t uint16) string {
+	if s, ok := mdns.TypeToString[t]; ok {
+		return s
 	}
-	return out
+	return fmt.Sprintf("TYPE%d", t)
 }
 
-// describeSpans renders attempts in spec seconds from the first.
-func describeSpans(what string, ss []span) string {
-	if len(ss) == 0 {
+// waitedOut ends attempts whose answer never reached the DUT when the
+// DUT's timeout ran out.
+func waitedOut(as []harness.Attempt, timeout time.Duration) []harness.Attempt {
+	for i := range as {
+		as[i].AnsweredAt = as[i].ReceivedAt.Add(run.Clock.Wall(timeout))
+		as[i].TimedOut = true
+	}
+	return as
+}
+
+// describeAttempts renders attempts (what names them) for a failure.
+func describeAttempts(what string, as []harness.Attempt) string {
+	if len(as) == 0 {
 		return "no " + what
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s:", len(ss), what)
-	for i, s := range ss {
-		fmt.Fprintf(&b, "\n  #%d at %6.2fs spec, lasted %.2fs", i+1, run.Clock.Spec(s.start.Sub(ss[0].start)).Seconds(), run.Clock.Spec(s.end.Sub(s.start)).Seconds())
-		if i > 0 {
-			fmt.Fprintf(&b, " (%.2fs after #%d ended)", run.Clock.Spec(s.start.Sub(ss[i-1].end)).Seconds(), i)
-		}
-	}
-	return b.String()
+	return fmt.Sprintf("%d %s:\n%s", len(as), what, harness.Timeline(as, run.Clock))
 }
 
-// expectAttempts checks that there were exactly 1+retries attempts, each
-// retry starting interval (spec time) after the previous one ended.
-func expectAttempts(req harness.Requirement, what string, ss []span, retries int, interval time.Duration) {
-	tol := run.Profile.Tolerance
-	exp := fmt.Sprintf("exactly %d %s", retries+1, what)
-	if retries > 0 {
-		exp += fmt.Sprintf(", each retry %s (spec time) after the previous one ended", tol.Describe(interval))
-	}
-	ok := len(ss) == retries+1
-	for i := 1; ok && i < len(ss); i++ {
-		ok = tol.Within(interval, run.Clock.Spec(ss[i].start.Sub(ss[i-1].end)))
-	}
-	if !ok {
-		Fail(harness.Verdict(req, exp, describeSpans(what, ss)))
-	}
+// expectAttempts checks, with the one retry matcher of the timeline, that
+// there were exactly 1+retries attempts (what names them), each retry
+// starting interval (spec time) after the previous one ended.
+func expectAttempts(req harness.Requirement, what string, as []harness.Attempt, retries int, interval time.Duration) {
+	AddReportEntry("icoc.timeline", harness.Timeline(as, run.Clock), ReportEntryVisibilityFailureOrVerbose)
+	p := harness.RetryPattern{Retries: retries, Interval: interval, Tolerance: run.Profile.Tolerance, Clock: run.Clock}
+	Expect(as).To(harness.FollowRetryPattern(req, p), what)
 }
 
 // expectNoAppData checks that no application data reached the center.
 func expectNoAppData(req harness.Requirement, since time.Time) {
 	if got := appData(since); len(got) > 0 {
 		Fail(harness.Verdict(req, "no application data (the DUT must not communicate)", fmt.Sprintf("%d HTTP request(s), the first %s %s", len(got), got[0].Method, got[0].Path)))
+	}
+}
+
+// expectTried checks that the DUT tried the center since t0 (a TLS
+// handshake began): a refusal is judged only of a DUT that tried, never of
+// one that stayed silent.
+func expectTried(req harness.Requirement, since time.Time) {
+	if len(handshakes(since)) == 0 {
+		Fail(harness.Verdict(req, "a TLS handshake with the center after the upload trigger (then the refusal)",
+			fmt.Sprintf("none; %d connection(s) to the center since the trigger", len(run.Recorder.Connections(since)))))
 	}
 }
 
@@ -140,6 +147,9 @@ func expectAppData(ctx context.Context, req harness.Requirement, since time.Time
 }
 
 func describeHandshakes(hs []center.HandshakeInfo) string {
+	if len(hs) > 0 {
+		return harness.Timeline(harness.HandshakeAttempts(hs), run.Clock)
+	}
 	if len(hs) == 0 {
 		return "  (no handshake)"
 	}

@@ -1,6 +1,7 @@
 package tls_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -20,6 +21,13 @@ func quirkCases() []harness.QuirkCase {
 	for _, c := range serverAuthCases {
 		add(c.scenario.quirk, c.name)
 	}
+	// A vehicle that checks no name at all fails every server-identity
+	// spec (I-081), not only the one for another host's certificate.
+	for _, c := range serverAuthCases {
+		if c.scenario.variant == "cn-only" || c.scenario.variant == "wildcard" {
+			add("ignore-server-name", c.name)
+		}
+	}
 	for _, c := range ruleCases {
 		add(c.quirk, c.name)
 	}
@@ -29,16 +37,29 @@ func quirkCases() []harness.QuirkCase {
 	for _, c := range centerRuleCases {
 		add(c.quirk, c.name)
 	}
-	// The rows that retry 1 s later must also catch a wrong interval.
+	// The rows that retry 1 s later must also catch a wrong interval: too
+	// late, and at once (0.1 s), which the late-side-only jitter allowance
+	// tells from 1 s even at scale 0.02.
 	for _, c := range serverAuthCases {
 		if c.row.RetryCount > 0 && c.row.RetryInterval() > 0 {
 			add("tls-retry-interval-factor=3", c.name)
+			add("tls-retry-interval-factor=0.1", c.name)
 		}
 	}
 	var out []harness.QuirkCase
 	for _, q := range order {
 		out = append(out, harness.QuirkCase{Quirk: q, Specs: byQuirk[q]})
 	}
+	// A vehicle that never talks to the center fails every vehicle-DUT
+	// spec, each saying what it expected and what (if anything) arrived.
+	var vehicleSpecs []string
+	for _, c := range serverAuthCases {
+		vehicleSpecs = append(vehicleSpecs, c.name)
+	}
+	for _, c := range ruleCases {
+		vehicleSpecs = append(vehicleSpecs, c.name)
+	}
+	out = append(out, harness.QuirkCase{Quirk: "mute", Specs: vehicleSpecs, MustSay: []string{"Expected:", "Actual:"}})
 	return out
 }
 
@@ -52,4 +73,33 @@ func TestQuirks(t *testing.T) {
 // TestSpecNames dry-runs the suite: every name cites its clause, once.
 func TestSpecNames(t *testing.T) {
 	harness.CheckSpecNames(t, quirkCases())
+}
+
+// variantCases pairs each variant of the reference simulators (another
+// choice a clause leaves open) with the specs that must pass it: a vehicle
+// that offers only the strongest suite and group of 7.1.1.2, a center that
+// answers an unknown server name with unrecognized_name.
+func variantCases() []harness.VariantCase {
+	var strongest, sni []string
+	for _, c := range ruleCases {
+		switch c.clause {
+		case "7.1.1.1", "7.1.1.2.1", "7.1.1.2.2", "7.1.1.4":
+			strongest = append(strongest, c.name)
+		}
+	}
+	for _, c := range centerRuleCases {
+		if c.clause == "7.1.1.1" && strings.Contains(c.name, "unknown server name") {
+			sni = append(sni, c.name)
+		}
+	}
+	return []harness.VariantCase{
+		{Variant: "strongest-only", Specs: strongest},
+		{Variant: harness.CenterQuirkPrefix + "refuse-unknown-sni", Specs: sni},
+	}
+}
+
+// TestVariants proves that the specs judge the clause, not the reference
+// vehicle's habits: under each variant the specs of its clause pass.
+func TestVariants(t *testing.T) {
+	harness.RunVariantSelfTest(t, "tls", variantCases())
 }

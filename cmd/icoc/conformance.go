@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -20,8 +22,11 @@ func init() {
 }
 
 // runConformance checks the profile, runs every suite under cases/ with
-// Ginkgo, and renders the conformance matrix from Ginkgo's JSON report. A
-// failing spec still produces every report, and then an error.
+// Ginkgo (every one, even after one failed), and renders the conformance
+// matrix from Ginkgo's JSON report. When a suite did not run (it did not
+// compile, the run was cut short), a dry run of it writes the plan that
+// counts its specs (report.PlanFile). A failing spec still produces every
+// report, and then an error.
 func runConformance(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,7 +34,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "reports", "directory for the reports")
 	waivers := fs.String("waivers", "", "waiver file of the DUT (YAML)")
 	focus := fs.String("focus", "", "run only specs whose name matches this regular expression")
-	procs := fs.Int("procs", 0, "Ginkgo processes per suite (default: 4 against the simulators, 1 against a real DUT, which is one device)")
+	procs := fs.Int("procs", 0, "Ginkgo processes per suite (default: 4 against the simulators, 1 against a real DUT, which is one device, or when the profile fixes the CAN bus)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,20 +74,27 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	reportJSON := filepath.Join(outDir, "report.json")
-	ginkgoArgs := []string{"tool", "ginkgo", "--no-color",
+	planJSON := filepath.Join(outDir, report.PlanFile)
+	if err := os.Remove(planJSON); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("stale plan: %w", err)
+	}
+	ginkgoArgs := []string{"tool", "ginkgo", "--no-color", "--keep-going",
 		"--json-report=report.json", "--junit-report=junit.xml", "--output-dir=" + outDir}
 	if *focus != "" {
 		ginkgoArgs = append(ginkgoArgs, "--focus="+*focus)
 	}
 	if *procs == 0 {
 		*procs = 1
-		if p.DUT.Simulated {
+		if p.DUT.Simulated && p.FixedBus() == "" {
 			*procs = 4 // each process runs its own simulators, bus and center
 		}
 	}
 	if *procs > 1 {
 		if !p.DUT.Simulated {
 			return fmt.Errorf("-procs %d: a real DUT is one device; specs against it run one at a time", *procs)
+		}
+		if k := p.FixedBus(); k != "" {
+			return fmt.Errorf("-procs %d: profile %s fixes the CAN bus (%s), which parallel processes would share; run with -procs 1", *procs, p.Source, k)
 		}
 		ginkgoArgs = append(ginkgoArgs, fmt.Sprintf("--procs=%d", *procs))
 	}
@@ -100,6 +112,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	}
 	if _, err := os.Stat(reportJSON); err != nil {
 		return fmt.Errorf("ginkgo wrote no %s (exit: %v); see its output above", reportJSON, runErr)
+	}
+	if err := planNotRun(root, outDir, reportJSON, suites, *focus, *profile, stderr); err != nil {
+		fmt.Fprintf(stderr, "icoc: could not count the specs of the suites that did not run: %v\n", err)
 	}
 	if err := report.WriteFiles(reportJSON, outDir, w); err != nil {
 		return err
@@ -126,4 +141,76 @@ func preflight(p *harness.Profile) error {
 		_ = c.Close()
 	}
 	return nil
+}
+
+// planNotRun finds the Ginkgo suites the run meant to run (suites, as
+// package patterns) that did not run or left no report, and dry-runs them
+// (same focus and profile; "" passes no profile flag) into report.PlanFile
+// in outDir, so the matrix counts their specs. It writes nothing when every
+// suite ran.
+func planNotRun(root, outDir, reportJSON string, suites []string, focus, profile string, stderr io.Writer) error {
+	reports, err := report.Load(reportJSON)
+	if err != nil {
+		return err
+	}
+	ran := map[string]bool{}
+	for _, r := range reports {
+		if !r.StartTime.IsZero() || len(r.SpecReports) > 0 {
+			ran[filepath.Clean(r.SuitePath)] = true
+		}
+	}
+	want, err := ginkgoSuites(root, suites)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, dir := range want {
+		if !ran[dir] {
+			missing = append(missing, dir)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	args := []string{"tool", "ginkgo", "--no-color", "--dry-run", "--keep-going",
+		"--json-report=" + report.PlanFile, "--output-dir=" + outDir}
+	if focus != "" {
+		args = append(args, "--focus="+focus)
+	}
+	args = append(args, missing...)
+	if profile != "" {
+		args = append(args, "--", "-icoc.profile="+profile)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), harness.EnvSkipSelfTest+"=1")
+	runErr := cmd.Run()
+	if _, err := os.Stat(filepath.Join(outDir, report.PlanFile)); err != nil {
+		return fmt.Errorf("dry run of %v wrote no plan (%v): %s", missing, runErr, out.Bytes())
+	}
+	fmt.Fprintf(stderr, "icoc: %d suites did not run; the dry run in %s counts their specs\n", len(missing), report.PlanFile)
+	return nil
+}
+
+// ginkgoSuites lists the directories of the packages the patterns name
+// whose tests import Ginkgo: the suites the ginkgo command runs.
+func ginkgoSuites(root string, patterns []string) ([]string, error) {
+	cmd := exec.Command("go", append([]string{"list", "-f", "{{.Dir}}\t{{.TestImports}} {{.XTestImports}}"}, patterns...)...)
+	cmd.Dir = root
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %v: %v: %s", patterns, err, errb.Bytes())
+	}
+	var dirs []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		dir, imports, ok := strings.Cut(line, "\t")
+		if ok && strings.Contains(imports, "github.com/onsi/ginkgo/v2") {
+			dirs = append(dirs, filepath.Clean(dir))
+		}
+	}
+	return dirs, nil
 }

@@ -21,7 +21,7 @@ func init() {
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("icoc report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	in := fs.String("in", filepath.Join("reports", "report.json"), "Ginkgo JSON report (--json-report), one report or an array")
+	in := fs.String("in", filepath.Join("reports", "report.json"), "Ginkgo JSON report (--json-report), one report or an array; a "+report.PlanFile+" beside it counts the specs of suites that did not run")
 	out := fs.String("out", "reports", "directory to write "+report.MarkdownFile+" and "+report.HTMLFile+" into")
 	waiversPath := fs.String("waivers", "", "YAML file of the DUT's waivers: spec ID -> reason (optional)")
 	fs.Usage = func() {
@@ -45,11 +45,10 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		}
 		waivers = w
 	}
-	reports, err := report.Load(*in)
+	m, err := report.LoadMatrix(*in, waivers)
 	if err != nil {
 		return err
 	}
-	m := report.Build(reports, waivers)
 	if err := m.Write(*out); err != nil {
 		return err
 	}
@@ -58,9 +57,9 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if t.Passed() {
 		result = "PASSED"
 	}
-	fmt.Fprintf(stdout, "wrote %s and %s: %s; %d rows: %d passed, %d failed, %d error, %d waived, %d not applicable, %d skipped, %d pending; %d did not run; %d flagged\n",
+	fmt.Fprintf(stdout, "wrote %s and %s: %s; %d rows: %d passed, %d failed, %d error, %d waived, %d not applicable, %d skipped, %d pending; %d suites and %d specs did not run (and the specs of %d suites uncounted); %d flagged\n",
 		filepath.Join(*out, report.MarkdownFile), filepath.Join(*out, report.HTMLFile), result, t.Rows,
 		t.Counts[report.Passed], t.Counts[report.Failed], t.Counts[report.Error], t.Counts[report.Waived],
-		t.Counts[report.NotApplicable], t.Counts[report.Skipped], t.Counts[report.Pending], t.NotRun, t.Flagged)
+		t.Counts[report.NotApplicable], t.Counts[report.Skipped], t.Counts[report.Pending], t.SuitesNotRun, t.NotRun, t.NotRunUncounted, t.Flagged)
 	return nil
 }

@@ -6,9 +6,13 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,30 +21,64 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/spec"
+	"go.yaml.in/yaml/v3"
 )
+
+// configPath finds -config in args before the flags are parsed, so the
+// file's values become the flags' defaults and the command line wins.
+func configPath(args []string) string {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, "config="); ok {
+			return v
+		}
+		if a == "config" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
 
 func main() {
 	cfg := vehicle.NewDefaultConfig()
+	if p := configPath(os.Args[1:]); p != "" {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			dec := yaml.NewDecoder(bytes.NewReader(b))
+			dec.KnownFields(true)
+			err = dec.Decode(&cfg)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vehicle: -config %s: %v\n", p, err)
+			os.Exit(2)
+		}
+	}
+	flag.String("config", "", "YAML file of the vehicle's settings (keys of simulator/vehicle.Config: center_url, cert_file, revocation: {resolver, addr, port}, wildcard_server_names, ...); flags on the command line win")
 	pkiDir := flag.String("pki", "fixtures/pki", "directory of the test PKI (used for unset certificate flags)")
-	flag.StringVar(&cfg.CenterURL, "center", "https://center.icoc.test:443", "center base URL; its host is the TLS server name")
-	flag.StringVar(&cfg.CenterAddr, "center-addr", "", "address to dial instead of the URL's host (host:port)")
-	flag.StringVar(&cfg.CertFile, "cert", "", "client certificate chain, PEM (default: <pki>/vehicle.chain.pem)")
-	flag.StringVar(&cfg.KeyFile, "key", "", "client key, PEM (default: <pki>/vehicle.key.pem)")
-	flag.StringVar(&cfg.RootCAFile, "root-ca", "", "OEM root CA, PEM (default: <pki>/root.crt.pem)")
-	flag.StringVar(&cfg.Bus.Interface, "can", "", "SocketCAN interface (can0, vcan0)")
-	flag.StringVar(&cfg.Bus.UDP, "can-udp", "", "UDP multicast address of an emulated bus (instead of -can)")
-	flag.StringVar(&cfg.Bus.Hub, "can-hub", "", "UDP address of a CAN hub, an emulated bus that crosses hosts and network namespaces (instead of -can)")
-	flag.StringVar(&cfg.Resolver, "dns", "", "DNS server (host:port) for the center's and the CDP/OCSP host names (default: the system's)")
-	flag.IntVar(&cfg.Revocation.Port, "revocation-port", 0, "TCP port of the CDP/OCSP hosts instead of the URLs' port 80")
-	flag.BoolVar(&cfg.Push, "push", false, "keep a push connection to the center (7.2.3.9.2)")
+	flag.StringVar(&cfg.CenterURL, "center", cmp.Or(cfg.CenterURL, "https://center.icoc.test:443"), "center base URL; its host is the TLS server name")
+	flag.StringVar(&cfg.CenterAddr, "center-addr", cfg.CenterAddr, "address to dial instead of the URL's host (host:port)")
+	flag.StringVar(&cfg.CertFile, "cert", cfg.CertFile, "client certificate chain, PEM (default: <pki>/vehicle.chain.pem)")
+	flag.StringVar(&cfg.KeyFile, "key", cfg.KeyFile, "client key, PEM (default: <pki>/vehicle.key.pem)")
+	flag.StringVar(&cfg.RootCAFile, "root-ca", cfg.RootCAFile, "OEM root CA, PEM (default: <pki>/root.crt.pem)")
+	flag.StringVar(&cfg.Bus.Interface, "can", cfg.Bus.Interface, "SocketCAN interface (can0, vcan0)")
+	flag.StringVar(&cfg.Bus.UDP, "can-udp", cfg.Bus.UDP, "UDP multicast address of an emulated bus (instead of -can)")
+	flag.StringVar(&cfg.Bus.Hub, "can-hub", cfg.Bus.Hub, "UDP address of a CAN hub, an emulated bus that crosses hosts and network namespaces (instead of -can)")
+	flag.StringVar(&cfg.Resolver, "dns", cfg.Resolver, "DNS server (host:port) for the center's and the CDP/OCSP host names (default: the system's)")
+	flag.IntVar(&cfg.Revocation.Port, "revocation-port", cfg.Revocation.Port, "TCP port of the CDP/OCSP hosts instead of the URLs' port 80")
+	flag.StringVar(&cfg.Revocation.Addr, "revocation-addr", cfg.Revocation.Addr, "address (host:port) to dial for every CRL and OCSP fetch instead of the CDP/OCSP hosts (like a hosts-file entry for crl.icoc.test and ocsp.icoc.test)")
+	revDNS := flag.String("revocation-dns", "", "DNS server (host:port) for the CDP/OCSP host names (default: -dns, else the system's)")
+	flag.BoolVar(&cfg.WildcardServerNames, "wildcard-server-names", cfg.WildcardServerNames, "accept a wildcard server certificate (*.icoc.test) for the center's name (default: the name must be a SAN exactly, I-081)")
+	specFile := flag.String("spec", "", "YAML file of the register's readings (the keys of a DUT profile's spec: section, spec/INTERPRETATIONS.md); default: the register's")
+	flag.BoolVar(&cfg.Push, "push", cfg.Push, "keep a push connection to the center (7.2.3.9.2)")
 	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
-	flag.StringVar(&cfg.MQTT.Broker, "mqtt-broker", "", "MQTT broker host:port for -uplink mqtt; its host is the TLS server name (default: the center's host, port 8883)")
-	flag.StringVar(&cfg.MQTT.BrokerAddr, "mqtt-addr", "", "address to dial instead of the broker's host (host:port)")
-	flag.BoolVar(&cfg.MQTT.OTP, "mqtt-otp", false, "fetch a one-time password (GET /otp on the center) before each MQTT CONNECT (7.2.5.7)")
+	flag.StringVar(&cfg.MQTT.Broker, "mqtt-broker", cfg.MQTT.Broker, "MQTT broker host:port for -uplink mqtt; its host is the TLS server name (default: the center's host, port 8883)")
+	flag.StringVar(&cfg.MQTT.BrokerAddr, "mqtt-addr", cfg.MQTT.BrokerAddr, "address to dial instead of the broker's host (host:port)")
+	flag.BoolVar(&cfg.MQTT.OTP, "mqtt-otp", cfg.MQTT.OTP, "fetch a one-time password (GET /otp on the center) before each MQTT CONNECT (7.2.5.7)")
 	flag.StringVar(&cfg.MQTT.Application, "mqtt-app", cfg.MQTT.Application, "<Application Name> of CAN data uploads over MQTT (topic <VIN>/<app>/V2C)")
 	flag.StringVar(&cfg.MQTT.PushApplication, "mqtt-push-app", cfg.MQTT.PushApplication, "<Application Name> of pushes over MQTT (topic <VIN>/<app>/C2V)")
 	keepAlive := flag.Uint("mqtt-keep-alive", uint(cfg.MQTT.KeepAlive), "MQTT Keep Alive, seconds")
-	flag.Float64Var(&cfg.TimeScale, "time-scale", 1, "wall seconds per spec second (1: real time)")
+	flag.Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "wall seconds per spec second (1: real time)")
 	quirks := flag.String("quirks", "", "comma-separated quirks (self-test only): "+strings.Join(vehicle.QuirkNames(), ", "))
 	flag.Parse()
 	if cfg.CertFile == "" {
@@ -52,8 +90,21 @@ func main() {
 	if cfg.RootCAFile == "" {
 		cfg.RootCAFile = filepath.Join(*pkiDir, "root.crt.pem")
 	}
-	cfg.Revocation.Resolver = cfg.Resolver
 	cfg.MQTT.KeepAlive = uint16(*keepAlive)
+	if cfg.Revocation.Resolver == "" {
+		cfg.Revocation.Resolver = cfg.Resolver
+	}
+	if *revDNS != "" {
+		cfg.Revocation.Resolver = *revDNS
+	}
+	if *specFile != "" {
+		o, err := loadSpecOptions(*specFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vehicle:", err)
+			os.Exit(2)
+		}
+		cfg.Spec, cfg.VehicleIDHeader = o, o.VehicleIDHeader
+	}
 	if *quirks != "" {
 		cfg.Quirks = strings.Split(*quirks, ",")
 	}
@@ -71,4 +122,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vehicle:", err)
 		os.Exit(1)
 	}
+}
+
+// loadSpecOptions reads a YAML file of spec.Options keys over the
+// register's defaults; unknown keys and readings out of range are errors
+// naming the file.
+func loadSpecOptions(path string) (spec.Options, error) {
+	o := spec.DefaultOptions()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return o, fmt.Errorf("-spec: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&o); err != nil && !errors.Is(err, io.EOF) {
+		return o, fmt.Errorf("-spec %s: %w", path, err)
+	}
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("-spec %s: %w", path, err)
+	}
+	return o, nil
 }

@@ -4,9 +4,10 @@
 // failure details, per-verdict counts and the run's metadata.
 //
 // The package reads only what Ginkgo wrote; it never runs specs. The harness
-// attaches two kinds of report entries that this package understands:
-// EntryRun (once per suite, in a BeforeSuite node) and EntrySpecTime (by a
-// spec, for the protocol time it covered).
+// attaches three kinds of report entries that this package understands:
+// EntryRun (once per suite, in a BeforeSuite node), EntrySpecTime (by a
+// spec, for the protocol time it covered) and EntryPhaseNotRun (by a spec,
+// for a phase it could not run).
 package report
 
 // EntryRun is the name of the report entry the harness attaches once per
@@ -19,6 +20,12 @@ const EntryRun = "icoc.run"
 // number of spec seconds; a spec that attaches it more than once covers the
 // sum of the values.
 const EntrySpecTime = "icoc.spec_time"
+
+// EntryPhaseNotRun is the name of the report entry a spec attaches for
+// each phase of it that did not run (a fault the harness cannot inject
+// against this DUT, say). Its value is a string, "phase: why". The matrix
+// shows it beside the spec's verdict: a pass does not cover that phase.
+const EntryPhaseNotRun = "icoc.phase_not_run"
 
 // RunMetadata describes one run of the suite against one DUT. The harness
 // attaches it as the EntryRun report entry; the JSON field names are the

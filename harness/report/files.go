@@ -17,6 +17,11 @@ const (
 	MarkdownFile = "conformance.md"
 	// HTMLFile is the name of the HTML matrix.
 	HTMLFile = "conformance.html"
+	// PlanFile is the run's plan beside its JSON report: Ginkgo's dry-run
+	// JSON report of the suites that did not run (or not all of them), so
+	// the matrix can count their specs. icoc conformance writes it only when
+	// a suite did not run.
+	PlanFile = "plan.json"
 )
 
 // Load reads a Ginkgo JSON report: the array of types.Report that
@@ -59,16 +64,34 @@ func Load(path string) ([]types.Report, error) {
 	return reports, nil
 }
 
-// WriteFiles loads reportJSON, builds the matrix with waivers (nil for
-// none) and writes MarkdownFile and HTMLFile into outDir (see Matrix.Write).
-// If reportJSON is missing or bad it returns Load's error and writes
-// nothing, so existing outputs are left untouched.
+// WriteFiles loads reportJSON (and the PlanFile beside it, when there is
+// one), builds the matrix with waivers (nil for none) and writes
+// MarkdownFile and HTMLFile into outDir (see Matrix.Write). If reportJSON
+// or the plan is bad it returns Load's error and writes nothing, so
+// existing outputs are left untouched.
 func WriteFiles(reportJSON, outDir string, waivers Waivers) error {
-	reports, err := Load(reportJSON)
+	m, err := LoadMatrix(reportJSON, waivers)
 	if err != nil {
 		return err
 	}
-	return Build(reports, waivers).Write(outDir)
+	return m.Write(outDir)
+}
+
+// LoadMatrix loads reportJSON and the PlanFile beside it, when there is
+// one, and builds the matrix with waivers.
+func LoadMatrix(reportJSON string, waivers Waivers) (Matrix, error) {
+	reports, err := Load(reportJSON)
+	if err != nil {
+		return Matrix{}, err
+	}
+	var plan []types.Report
+	planPath := filepath.Join(filepath.Dir(reportJSON), PlanFile)
+	if _, err := os.Stat(planPath); err == nil {
+		if plan, err = Load(planPath); err != nil {
+			return Matrix{}, fmt.Errorf("plan: %w", err)
+		}
+	}
+	return BuildPlanned(reports, plan, waivers), nil
 }
 
 // Write renders the matrix and writes MarkdownFile and HTMLFile into

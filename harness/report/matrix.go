@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -119,6 +120,10 @@ type Row struct {
 	// Flags are the row's warnings (the Flag... constants, in a fixed
 	// order), empty when nothing is wrong.
 	Flags []string
+	// PhasesNotRun are the spec's EntryPhaseNotRun values ("phase: why"),
+	// in report order: parts of the spec that did not run, whatever its
+	// verdict.
+	PhasesNotRun []string
 }
 
 // Failing reports whether the spec itself did not pass, waiver or not: its
@@ -153,10 +158,21 @@ type Suite struct {
 	SpecialFailureReasons []string
 	// Specs is the number of spec rows the suite contributed.
 	Specs int
-	// NotRun is how many specs Ginkgo meant to run (PreRunStats) but that
-	// appear nowhere in the report, typically because BeforeSuite failed.
-	// It is never negative.
+	// Ran is false for a suite Ginkgo never started (it did not compile,
+	// earlier suites failed without --keep-going, the run's timeout had
+	// passed) or that the plan lists but the report lacks.
+	Ran bool
+	// NotRun is how many specs Ginkgo meant to run but that appear nowhere
+	// in the report: for a suite that ran, from its PreRunStats (a failed
+	// BeforeSuite, an interrupt); for one that did not, from the plan. It
+	// is never negative.
 	NotRun int
+	// NotRunUnknown is true for a suite that did not run and that the plan
+	// does not count: its specs did not run, how many is unknown.
+	NotRunUnknown bool
+	// NotRunReason says why specs of the suite did not run; "" when every
+	// spec it planned is in the report.
+	NotRunReason string
 	// Run is the suite's icoc.run metadata; nil if it attached none.
 	Run *RunMetadata
 }
@@ -187,6 +203,15 @@ type Totals struct {
 	Counts map[Verdict]int
 	// NotRun is the sum of Suite.NotRun: specs that never reported.
 	NotRun int
+	// SuitesNotRun is the number of suites with Ran false.
+	SuitesNotRun int
+	// NotRunUncounted is the number of suites whose specs did not run in a
+	// number nobody knows (Suite.NotRunUnknown).
+	NotRunUncounted int
+	// PhasesNotRun is the number of spec rows with at least one phase that
+	// did not run; PassedPhasesNotRun of those that passed.
+	PhasesNotRun       int
+	PassedPhasesNotRun int
 	// Flagged is the number of rows with at least one flag.
 	Flagged int
 	// WallTime is the sum of the suites' run times.
@@ -210,9 +235,10 @@ func (t Totals) Ratio() float64 {
 }
 
 // Passed reports whether the run as a whole passes: at least one row passed
-// or was waived, and no row failed or errored and no spec failed to run.
+// or was waived, no row failed or errored, and every suite and spec ran.
 func (t Totals) Passed() bool {
 	return t.Counts[Failed] == 0 && t.Counts[Error] == 0 && t.NotRun == 0 &&
+		t.SuitesNotRun == 0 && t.NotRunUncounted == 0 &&
 		t.Counts[Passed]+t.Counts[Waived] > 0
 }
 
@@ -272,7 +298,30 @@ func (m Matrix) Failed(id string) bool {
 // unreadable metadata, specs that never ran, ...) becomes a row
 // flag or a note, so that nothing broken looks like a pass.
 func Build(reports []types.Report, waivers Waivers) Matrix {
+	return BuildPlanned(reports, nil, waivers)
+}
+
+// BuildPlanned is Build with the run's plan: Ginkgo dry-run reports of the
+// suites the run meant to run (PlanFile). A suite that did not run is
+// counted from its plan entry (how many specs did not run); a planned
+// suite missing from reports is a suite that did not run. With no plan,
+// the specs of a suite that never started are uncounted.
+func BuildPlanned(reports, plan []types.Report, waivers Waivers) Matrix {
 	var m Matrix
+	type planned struct {
+		desc  string
+		specs int
+	}
+	plans := map[string]planned{}
+	var counted []types.Report
+	for _, p := range plan {
+		if p.StartTime.IsZero() && len(p.SpecReports) == 0 {
+			continue // the dry run did not run it either: no count
+		}
+		plans[p.SuitePath] = planned{p.SuiteDescription, p.PreRunStats.SpecsThatWillRun}
+		counted = append(counted, p)
+	}
+	seen := map[string]bool{}
 	var rows []Row
 	type meta struct {
 		suite int
@@ -280,6 +329,7 @@ func Build(reports []types.Report, waivers Waivers) Matrix {
 	}
 	var metas []meta
 	for si, rep := range reports {
+		seen[rep.SuitePath] = true
 		s := Suite{
 			Description:           rep.SuiteDescription,
 			Path:                  rep.SuitePath,
@@ -287,6 +337,24 @@ func Build(reports []types.Report, waivers Waivers) Matrix {
 			RunTime:               rep.RunTime,
 			Succeeded:             rep.SuiteSucceeded,
 			SpecialFailureReasons: rep.SpecialSuiteFailureReasons,
+			Ran:                   !rep.StartTime.IsZero() || len(rep.SpecReports) > 0,
+		}
+		if !s.Ran {
+			s.NotRunReason = "Ginkgo never started it"
+			if len(rep.SpecialSuiteFailureReasons) > 0 {
+				s.NotRunReason = strings.Join(rep.SpecialSuiteFailureReasons, "; ")
+			}
+			p, ok := plans[rep.SuitePath]
+			s.NotRun, s.NotRunUnknown = p.specs, !ok
+			if s.Description == "" {
+				s.Description = p.desc
+			}
+			if s.Description == "" {
+				s.Description = filepath.Base(rep.SuitePath)
+			}
+			m.Notes = append(m.Notes, notRunNote(s))
+			m.Suites = append(m.Suites, s)
+			continue
 		}
 		nonPending := 0
 		for _, sr := range rep.SpecReports {
@@ -321,7 +389,8 @@ func Build(reports []types.Report, waivers Waivers) Matrix {
 		}
 		s.NotRun = max(0, rep.PreRunStats.SpecsThatWillRun-nonPending)
 		if s.NotRun > 0 {
-			m.Notes = append(m.Notes, fmt.Sprintf("suite %q: %d of %d specs did not run and appear nowhere in the report", rep.SuiteDescription, s.NotRun, rep.PreRunStats.SpecsThatWillRun))
+			s.NotRunReason = ranNotRunReason(rep)
+			m.Notes = append(m.Notes, fmt.Sprintf("suite %q: %d of %d specs did not run and appear nowhere in the report: %s", rep.SuiteDescription, s.NotRun, rep.PreRunStats.SpecsThatWillRun, s.NotRunReason))
 		}
 		if s.Run == nil {
 			m.Notes = append(m.Notes, fmt.Sprintf("suite %q: no %s metadata (DUT, profile, clock) was attached", rep.SuiteDescription, EntryRun))
@@ -332,6 +401,15 @@ func Build(reports []types.Report, waivers Waivers) Matrix {
 		if m.StartTime.IsZero() || (!rep.StartTime.IsZero() && rep.StartTime.Before(m.StartTime)) {
 			m.StartTime = rep.StartTime
 		}
+		m.Suites = append(m.Suites, s)
+	}
+	for _, p := range counted {
+		if seen[p.SuitePath] {
+			continue
+		}
+		s := Suite{Description: p.SuiteDescription, Path: p.SuitePath, NotRun: p.PreRunStats.SpecsThatWillRun,
+			NotRunReason: "no report: the run ended before Ginkgo reached this suite"}
+		m.Notes = append(m.Notes, notRunNote(s))
 		m.Suites = append(m.Suites, s)
 	}
 	if len(metas) > 0 {
@@ -405,6 +483,12 @@ func Build(reports []types.Report, waivers Waivers) Matrix {
 		if len(r.Flags) > 0 {
 			t.Flagged++
 		}
+		if len(r.PhasesNotRun) > 0 {
+			t.PhasesNotRun++
+			if r.Outcome == Passed {
+				t.PassedPhasesNotRun++
+			}
+		}
 		if !r.SuiteLevel {
 			t.SpecWallTime += r.Duration
 		}
@@ -416,9 +500,41 @@ func Build(reports []types.Report, waivers Waivers) Matrix {
 	for _, s := range m.Suites {
 		t.WallTime += s.RunTime
 		t.NotRun += s.NotRun
+		if !s.Ran {
+			t.SuitesNotRun++
+		}
+		if s.NotRunUnknown {
+			t.NotRunUncounted++
+		}
 	}
 	m.Totals = t
 	return m
+}
+
+// notRunNote is the run note of a suite that did not run.
+func notRunNote(s Suite) string {
+	count := plural(s.NotRun, "spec")
+	if s.NotRunUnknown {
+		count = "its specs (how many is unknown: no plan counts them)"
+	}
+	return fmt.Sprintf("suite %q did not run, nor did %s: %s", s.Description, count, s.NotRunReason)
+}
+
+// ranNotRunReason says why a suite that started left specs unreported: a
+// failed suite-level node, Ginkgo's special reasons (interrupted, timed
+// out), or unknown.
+func ranNotRunReason(rep types.Report) string {
+	var why []string
+	for _, sr := range rep.SpecReports {
+		if sr.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes) && sr.State.Is(types.SpecStateFailureStates) {
+			why = append(why, fmt.Sprintf("[%s] %s", sr.LeafNodeType, sr.State))
+		}
+	}
+	why = append(why, rep.SpecialSuiteFailureReasons...)
+	if len(why) == 0 {
+		return "unknown (Ginkgo reported fewer specs than it planned)"
+	}
+	return strings.Join(why, "; ")
 }
 
 func rank(status string) int {
@@ -547,6 +663,20 @@ func specRow(si int, rep types.Report, sr types.SpecReport) Row {
 	}
 	if badTime {
 		r.Flags = append(r.Flags, FlagBadSpecTime)
+	}
+	for _, e := range sr.ReportEntries {
+		if e.Name != EntryPhaseNotRun {
+			continue
+		}
+		raw := entryJSON(e)
+		var phase string
+		if json.Unmarshal([]byte(raw), &phase) != nil {
+			phase = raw
+		}
+		if phase = strings.TrimSpace(phase); phase == "" {
+			phase = "a phase (unnamed)"
+		}
+		r.PhasesNotRun = append(r.PhasesNotRun, phase)
 	}
 	switch r.Outcome {
 	case Failed, Error:

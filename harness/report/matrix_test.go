@@ -66,6 +66,7 @@ func TestBuildFixture(t *testing.T) {
 		"7.5.1":             Pending,
 		"7.2.3 T7-4 B":      Waived,
 		"7.2.3 T7-4 A":      Passed, // waived but passing
+		"7.2.2.6":           Passed, // with a phase that did not run
 	} {
 		if got := rowByID(t, m, id).Verdict; got != want {
 			t.Errorf("%s: verdict %q, want %q", id, got, want)
@@ -107,6 +108,22 @@ func TestBuildFixture(t *testing.T) {
 	if m.Totals.Passed() {
 		t.Error("Totals.Passed() with failures")
 	}
+	// The passed spec whose dead-link phase did not run says so.
+	if r := rowByID(t, m, "7.2.2.6"); len(r.PhasesNotRun) != 1 || !strings.HasPrefix(r.PhasesNotRun[0], "dead-link phase: ") {
+		t.Errorf("phases not run: %q", r.PhasesNotRun)
+	}
+	if m.Totals.PassedPhasesNotRun != 1 || m.Totals.PhasesNotRun != 1 {
+		t.Errorf("phases not run: %d passed of %d", m.Totals.PassedPhasesNotRun, m.Totals.PhasesNotRun)
+	}
+	// The suite that did not compile did not run; with no plan its specs
+	// are uncounted, and the compiler's message is the reason.
+	u := m.Suites[2]
+	if u.Ran || !u.NotRunUnknown || !strings.Contains(u.NotRunReason, "Failed to compile") || u.Description != "uncompilable" {
+		t.Errorf("uncompilable suite: %+v", u)
+	}
+	if m.Totals.SuitesNotRun != 1 || m.Totals.NotRunUncounted != 1 {
+		t.Errorf("suites not run %d, uncounted %d; want 1, 1", m.Totals.SuitesNotRun, m.Totals.NotRunUncounted)
+	}
 
 	// Unidentified spec last, flagged.
 	last := m.Rows[len(m.Rows)-1]
@@ -121,7 +138,7 @@ func TestBuildFixture(t *testing.T) {
 			clauses = append(clauses, r.ID)
 		}
 	}
-	wantOrder := []string{"7.1.1.7", "7.1.1.10", "7.2.2.4 T7-8 500", "7.2.2.4 T7-8 503", "7.2.2.4 T7-8 504", "7.2.2.10 T7-9 400", "7.2.3 T7-4 A", "7.2.3 T7-4 B", "7.3.1 T7-12", "7.4.2", "7.5.1"}
+	wantOrder := []string{"7.1.1.7", "7.1.1.10", "7.2.2.4 T7-8 500", "7.2.2.4 T7-8 503", "7.2.2.4 T7-8 504", "7.2.2.6", "7.2.2.10 T7-9 400", "7.2.3 T7-4 A", "7.2.3 T7-4 B", "7.3.1 T7-12", "7.4.2", "7.5.1"}
 	if !slices.Equal(clauses, wantOrder) {
 		t.Errorf("order:\n%q\nwant\n%q", clauses, wantOrder)
 	}
@@ -134,7 +151,7 @@ func TestBuildFixture(t *testing.T) {
 	if sum != m.Totals.Rows || sum != len(m.Rows) {
 		t.Errorf("counts sum %d, rows %d/%d", sum, m.Totals.Rows, len(m.Rows))
 	}
-	if m.Totals.SpecTime != 403.5 || m.Totals.SpecsWithSpecTime != 6 {
+	if m.Totals.SpecTime != 883.5 || m.Totals.SpecsWithSpecTime != 7 {
 		t.Errorf("spec time %v by %d", m.Totals.SpecTime, m.Totals.SpecsWithSpecTime)
 	}
 	if m.Totals.Ratio() <= 1 {
@@ -154,6 +171,34 @@ func TestBuildFixture(t *testing.T) {
 	wantSt := []string{"7.1.1.7=not for errors", "7.2.3 T7-4 A=no longer needed", "7.2.3 T7-4 B=applied", "7.3.1 T7-12=not exercised", "9.9.9 T9-9=no such spec"}
 	if !slices.Equal(st, wantSt) {
 		t.Errorf("waivers %q, want %q", st, wantSt)
+	}
+}
+
+// A run Ginkgo stopped after its first failing suite: the suite it skipped
+// did not run, and the plan (the dry run) counts its specs.
+func TestBuildStopped(t *testing.T) {
+	m := stoppedMatrix(t, true)
+	if len(m.Suites) != 2 {
+		t.Fatalf("suites %+v", m.Suites)
+	}
+	s := m.Suites[1]
+	if s.Ran || s.NotRunUnknown || s.NotRun != 12 || s.Description != "icoc sample: HTTP/1.1 retries" || !strings.Contains(s.NotRunReason, "prior suites failed") {
+		t.Errorf("skipped suite %+v", s)
+	}
+	if m.Totals.SuitesNotRun != 1 || m.Totals.NotRun != 13 || m.Totals.Passed() {
+		t.Errorf("totals %+v", m.Totals)
+	}
+	// Without the plan the count is unknown, never 0.
+	m = stoppedMatrix(t, false)
+	if s := m.Suites[1]; !s.NotRunUnknown || m.Totals.NotRunUncounted != 1 || m.Totals.NotRun != 1 {
+		t.Errorf("without plan: suite %+v totals %+v", s, m.Totals)
+	}
+	// A planned suite the report lacks altogether did not run either.
+	reports, _ := Load(fixtureStopped)
+	plan, _ := Load(planStopped)
+	m = BuildPlanned(reports[:1], plan, nil)
+	if len(m.Suites) != 2 || m.Suites[1].Ran || m.Suites[1].NotRun != 12 || !strings.Contains(m.Suites[1].NotRunReason, "no report") {
+		t.Errorf("missing suite: %+v", m.Suites)
 	}
 }
 

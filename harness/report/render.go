@@ -51,7 +51,7 @@ type suiteView struct {
 	Started   string
 	Wall      string
 	Specs     int
-	NotRun    int
+	NotRun    string
 	Succeeded string
 }
 
@@ -140,6 +140,24 @@ func runFields(r RunMetadata) [][2]string {
 	}
 }
 
+// plural renders "1 suite", "2 suites".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// notRunFigure renders the specs that did not run, with the suites whose
+// count nobody knows.
+func notRunFigure(t Totals) string {
+	s := strconv.Itoa(t.NotRun)
+	if t.NotRunUncounted > 0 {
+		s += " + the uncounted specs of " + plural(t.NotRunUncounted, "suite")
+	}
+	return s
+}
+
 func (m Matrix) view() view {
 	t := m.Totals
 	v := view{
@@ -163,8 +181,14 @@ func (m Matrix) view() view {
 	if n := t.Counts[Error]; n > 0 {
 		bad = append(bad, fmt.Sprintf("%d error", n))
 	}
+	if t.SuitesNotRun > 0 {
+		bad = append(bad, plural(t.SuitesNotRun, "suite")+" did not run")
+	}
 	if t.NotRun > 0 {
-		bad = append(bad, fmt.Sprintf("%d did not run", t.NotRun))
+		bad = append(bad, plural(t.NotRun, "spec")+" did not run")
+	}
+	if t.NotRunUncounted > 0 {
+		bad = append(bad, "the specs of "+plural(t.NotRunUncounted, "suite")+" uncounted")
 	}
 	switch {
 	case t.Passed():
@@ -190,7 +214,9 @@ func (m Matrix) view() view {
 		{"Wall time taken by specs", fmtWall(t.SpecWallTime)},
 		{"Spec time covered", fmt.Sprintf("%s by %d specs", fmtSpec(t.SpecTime), t.SpecsWithSpecTime)},
 		{"Spec time covered / wall time taken", ratio},
-		{"Specs that did not run", strconv.Itoa(t.NotRun)},
+		{"Suites that did not run", strconv.Itoa(t.SuitesNotRun)},
+		{"Specs that did not run", notRunFigure(t)},
+		{"Passed specs with a phase that did not run", strconv.Itoa(t.PassedPhasesNotRun)},
 		{"Flagged rows", strconv.Itoa(t.Flagged)},
 	}
 	if m.Run != nil {
@@ -204,12 +230,19 @@ func (m Matrix) view() view {
 	}
 	for i, s := range m.Suites {
 		ok := "passed"
-		if !s.Succeeded {
+		switch {
+		case !s.Ran:
+			ok = "did not run: " + s.NotRunReason
+		case !s.Succeeded:
 			ok = "failed"
+		}
+		notRun := strconv.Itoa(s.NotRun)
+		if s.NotRunUnknown {
+			notRun = "unknown"
 		}
 		v.Suites = append(v.Suites, suiteView{
 			N: i + 1, Name: s.Description, Path: s.Path, Started: fmtTime(s.StartTime),
-			Wall: fmtWall(s.RunTime), Specs: s.Specs, NotRun: s.NotRun, Succeeded: ok,
+			Wall: fmtWall(s.RunTime), Specs: s.Specs, NotRun: notRun, Succeeded: ok,
 		})
 	}
 	for _, r := range m.Rows {
@@ -231,6 +264,9 @@ func (m Matrix) view() view {
 		}
 		if r.Verdict == Waived {
 			rv.Notes = append(rv.Notes, "waived: "+r.WaiverReason)
+		}
+		for _, ph := range r.PhasesNotRun {
+			rv.Notes = append(rv.Notes, "phase not run: "+ph)
 		}
 		if r.Verdict == Skipped || r.Verdict == NotApplicable {
 			if r.Message != "" {
@@ -324,7 +360,7 @@ func (m Matrix) Markdown(w io.Writer) error {
 
 	p("## Suites\n\n| # | Suite | Path | Started | Wall time | Specs | Not run | Ginkgo |\n| ---: | --- | --- | --- | ---: | ---: | ---: | --- |\n")
 	for _, s := range v.Suites {
-		p("| %d | %s | %s | %s | %s | %d | %d | %s |\n", s.N, md(s.Name), md(s.Path), s.Started, s.Wall, s.Specs, s.NotRun, s.Succeeded)
+		p("| %d | %s | %s | %s | %s | %d | %s | %s |\n", s.N, md(s.Name), md(s.Path), s.Started, s.Wall, s.Specs, s.NotRun, md(s.Succeeded))
 	}
 	p("\n")
 

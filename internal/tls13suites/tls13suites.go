@@ -56,3 +56,13 @@ func EnableAES128() {
 	defaultCipherSuitesTLS13 = []uint16{tls.TLS_AES_128_GCM_SHA256, tls.TLS_AES_256_GCM_SHA384, tls.TLS_CHACHA20_POLY1305_SHA256}
 	defaultCipherSuitesTLS13NoAES = []uint16{tls.TLS_CHACHA20_POLY1305_SHA256, tls.TLS_AES_128_GCM_SHA256, tls.TLS_AES_256_GCM_SHA384}
 }
+
+// OnlyAES256 leaves TLS_AES_256_GCM_SHA384 alone, the first of Table 7-1,
+// for every Go TLS client and server in the process. It exists only for
+// the reference vehicle's variant strongest-only (a unit that offers
+// nothing but the preferred suite conforms) and must be called before any
+// handshake starts.
+func OnlyAES256() {
+	defaultCipherSuitesTLS13 = []uint16{tls.TLS_AES_256_GCM_SHA384}
+	defaultCipherSuitesTLS13NoAES = []uint16{tls.TLS_AES_256_GCM_SHA384}
+}

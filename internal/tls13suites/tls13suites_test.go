@@ -42,3 +42,21 @@ func TestRestricted(t *testing.T) {
 		t.Errorf("negotiated %s", tls.CipherSuiteName(st.CipherSuite))
 	}
 }
+
+func TestOnlyAES256(t *testing.T) {
+	saved, savedNoAES := defaultCipherSuitesTLS13, defaultCipherSuitesTLS13NoAES
+	defer func() { defaultCipherSuitesTLS13, defaultCipherSuitesTLS13NoAES = saved, savedNoAES }()
+	OnlyAES256()
+	if got := Allowed(); len(got) != 1 || got[0] != tls.TLS_AES_256_GCM_SHA384 {
+		t.Fatalf("Allowed() = %x", got)
+	}
+	// A client that would rather have ChaCha20 still gets AES-256: the
+	// server has nothing else.
+	st, err := handshake(t, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, CipherSuites: []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CipherSuite != tls.TLS_AES_256_GCM_SHA384 {
+		t.Errorf("negotiated %s", tls.CipherSuiteName(st.CipherSuite))
+	}
+}

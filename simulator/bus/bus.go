@@ -53,6 +53,23 @@ func (c Config) String() string {
 	return "udp-emulator:" + c.UDP
 }
 
+// HowToJoin tells a device under test how to join this bus: for a DUT
+// with no SocketCAN, the emulator's group or the hub's address and what
+// travels on it.
+func (c Config) HowToJoin() string {
+	switch {
+	case c.Interface != "":
+		return "SocketCAN interface " + c.Interface
+	case c.Hub != "":
+		return "CAN hub at udp://" + c.Hub + ": send an empty UDP datagram to join (the hub answers with an empty one), then one 16-byte SocketCAN can_frame per datagram each way; a 1-byte \"L\" leaves"
+	}
+	on := "this host"
+	if ifi, err := MulticastInterface(); err == nil {
+		on = "interface " + ifi.Name + " of this host"
+	}
+	return "UDP multicast emulator, group udp://" + c.UDP + " on " + on + ": join the group there (TTL 0, multicast loop on) and send and receive one 16-byte SocketCAN can_frame per datagram"
+}
+
 // Validate reports a config that names no bus or more than one.
 func (c Config) Validate() error {
 	n := 0
@@ -104,11 +121,14 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 		}
 		return &Conn{l: h, cfg: cfg}, nil
 	}
-	network, addr := "udp", cfg.UDP
-	if cfg.Interface != "" {
-		network, addr = "can", cfg.Interface
+	if cfg.UDP != "" {
+		m, err := dialMulticast(cfg.UDP)
+		if err != nil {
+			return nil, fmt.Errorf("open CAN bus %s: %w", cfg, err)
+		}
+		return &Conn{l: m, cfg: cfg}, nil
 	}
-	c, err := socketcan.DialContext(ctx, network, addr)
+	c, err := socketcan.DialContext(ctx, "can", cfg.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("open CAN bus %s: %w", cfg, err)
 	}
@@ -144,7 +164,7 @@ func (c *Conn) Config() Config { return c.cfg }
 // Close closes the connection; a blocked Receive returns false.
 func (c *Conn) Close() error { return c.l.Close() }
 
-// scLink is a SocketCAN interface or the library's multicast emulator.
+// scLink is a SocketCAN interface.
 type scLink struct {
 	conn net.Conn
 	rx   *socketcan.Receiver
@@ -174,12 +194,31 @@ type Emulator struct {
 	cancel context.CancelFunc
 }
 
-// NewEmulator starts an emulated bus on a free port of the library's
-// default multicast group.
-func NewEmulator() (*Emulator, error) {
-	e, err := socketcan.NewEmulator(socketcan.NoLogger)
+// DefaultGroup is the multicast group of go.einride.tech/can's emulator,
+// used when no group is given.
+const DefaultGroup = "239.64.142.206"
+
+// NewEmulator starts an emulated bus on a free port of DefaultGroup.
+func NewEmulator() (*Emulator, error) { return NewEmulatorOn("") }
+
+// NewEmulatorOn starts an emulated bus on group, an IPv4 multicast
+// group:port of this host (port 0: a free one); "" means DefaultGroup on a
+// free port. Several processes may open the same group: each gets every
+// frame the others send.
+func NewEmulatorOn(group string) (*Emulator, error) {
+	if group == "" {
+		group = net.JoinHostPort(DefaultGroup, "0")
+	}
+	host, _, err := net.SplitHostPort(group)
 	if err != nil {
-		return nil, fmt.Errorf("CAN emulator: %w", err)
+		return nil, fmt.Errorf("CAN emulator: group %q: %w", group, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || !ip.IsMulticast() {
+		return nil, fmt.Errorf("CAN emulator: group %q: %s is not an IPv4 multicast group", group, host)
+	}
+	e, err := socketcan.NewEmulator(socketcan.NoLogger, socketcan.WithMulticastAddress(group))
+	if err != nil {
+		return nil, fmt.Errorf("CAN emulator on %s: %w", group, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = e.Run(ctx) }()

@@ -68,8 +68,19 @@ func NewHub(addr string) (*Hub, error) {
 // Addr is the UDP address the hub listens on.
 func (h *Hub) Addr() string { return h.pc.LocalAddr().String() }
 
-// Config returns the config that opens this bus.
-func (h *Hub) Config() Config { return Config{Hub: h.Addr()} }
+// Config returns the config that opens this bus from this host: the
+// listen address, with loopback for an unspecified host (0.0.0.0, ::).
+func (h *Hub) Config() Config {
+	a := h.pc.LocalAddr().(*net.UDPAddr)
+	if a.IP.IsUnspecified() {
+		lo := net.IPv4(127, 0, 0, 1)
+		if a.IP.To4() == nil {
+			lo = net.IPv6loopback
+		}
+		return Config{Hub: (&net.UDPAddr{IP: lo, Port: a.Port}).String()}
+	}
+	return Config{Hub: h.Addr()}
+}
 
 // Peers returns how many peers have joined and not left.
 func (h *Hub) Peers() int {

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -705,4 +706,23 @@ func parseOCSPRequest(r *http.Request) *ocsp.Request {
 		return nil
 	}
 	return req
+}
+
+// PKIRevocationConfig is the RevocationConfig of the test PKI whose
+// files are in dir (fixtures/pki, named as package pki names them): the
+// root's and the intermediate's CRLs at the paths of their CDP URLs
+// (/root.crl, /intermediate.crl), OCSP answers by the delegated responder,
+// the rogue responder for the WrongResponder fault. addr is the listen
+// address (the URLs name port 80 of crl.icoc.test and ocsp.icoc.test).
+func PKIRevocationConfig(dir, addr string) RevocationConfig {
+	p := func(f string) string { return filepath.Join(dir, f) }
+	return RevocationConfig{
+		Addr: addr,
+		CAs: []RevocationCA{
+			{CertFile: p("intermediate.crt.pem"), KeyFile: p("intermediate.key.pem"), CRLPath: "/intermediate.crl", CRLFile: p("intermediate.crl")},
+			{CertFile: p("root.crt.pem"), KeyFile: p("root.key.pem"), CRLPath: "/root.crl", CRLFile: p("root.crl")},
+		},
+		ResponderCertFile: p("ocsp-responder.crt.pem"), ResponderKeyFile: p("ocsp-responder.key.pem"),
+		RogueResponderCertFile: p("rogue-ocsp-responder.crt.pem"), RogueResponderKeyFile: p("rogue-ocsp-responder.key.pem"),
+	}
 }

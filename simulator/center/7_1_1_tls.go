@@ -1,6 +1,9 @@
 package center
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
@@ -26,6 +29,33 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "ignore-client-eku", Clause: "7.1.1.7 Table 7-5 D", Breaks: "accepts a client certificate without EKU clientAuth"})
 	registerQuirk(QuirkInfo{Name: "accept-untrusted-client", Clause: "6.2.3, 7.1.1.3", Breaks: "accepts a client chain that does not end at the OEM root"})
 	registerQuirk(QuirkInfo{Name: "accept-p256", Clause: "7.1.1.2.2", Breaks: "accepts ECDHE P-256 (256 bits)"})
+	registerQuirk(QuirkInfo{Name: "accept-weak-client-key", Clause: "7.1.1.2.3 (I-080)", Breaks: "accepts a client certificate whose key is neither ECDSA P-256 nor RSA of 3072 bits or more"})
+	registerQuirk(QuirkInfo{Name: "refuse-rsa-client", Clause: "7.1.1.2.3", Breaks: "refuses a client certificate with an RSA-3072 key"})
+	registerQuirk(QuirkInfo{Name: "ecdsa-only-server", Clause: "7.1.1.2.3", Breaks: "serves its ECDSA certificate only, never the RSA-3072 one"})
+	registerQuirk(QuirkInfo{Name: "internal-error-alerts", Clause: "7.1.1.1 (RFC 8446 §4.1.1, RFC 6066 §3, I-082)", Breaks: "answers a client with no common signature scheme, or an unknown server name, with alert internal_error"})
+	registerQuirk(QuirkInfo{Name: "refuse-unknown-sni", Clause: "7.1.1.1 (RFC 6066 §3, I-082)", Variant: true, Breaks: "refuses a server name its certificates do not cover with alert unrecognized_name (the default carries on with its certificate)"})
+}
+
+// Client certificate keys of 7.1.1.2.3 (register I-080): ECDSA on P-256, or
+// RSA of at least MinClientRSABits bits.
+const MinClientRSABits = 3072
+
+// ClientKeyAllowed says why a client leaf's key is not one 7.1.1.2.3
+// allows (ECDSA P-256, RSA of 3072 bits or more), nil when it is.
+func ClientKeyAllowed(c *x509.Certificate) error {
+	switch k := c.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return nil
+		}
+		return fmt.Errorf("client certificate key is ECDSA %s; 7.1.1.2.3 allows ECDSA P-256 and RSA of %d bits or more (I-080)", k.Curve.Params().Name, MinClientRSABits)
+	case *rsa.PublicKey:
+		if k.N.BitLen() >= MinClientRSABits {
+			return nil
+		}
+		return fmt.Errorf("client certificate key is RSA-%d; 7.1.1.2.3 allows ECDSA P-256 and RSA of %d bits or more (I-080)", k.N.BitLen(), MinClientRSABits)
+	}
+	return fmt.Errorf("client certificate key is %v; 7.1.1.2.3 allows ECDSA P-256 and RSA of %d bits or more (I-080)", c.PublicKeyAlgorithm, MinClientRSABits)
 }
 
 // TLSPolicy is the center's side of 7.1.1 beyond the certificate files of
@@ -42,6 +72,8 @@ type TLSPolicy struct {
 	// certificate, stapled in every handshake that asks for it (RFC 6066
 	// status_request, 7.1.1.5); Server.SetStaple switches it while serving.
 	StapleFile string `yaml:"staple_file"`
+	// AltStapleFile is the same for the second certificate (AltCertFile).
+	AltStapleFile string `yaml:"alt_staple_file"`
 	// SessionLifetime is how long (spec time) a session ticket may be used
 	// to resume (7.1.1.4: 12 h). Resumption is stateless (the ticket
 	// carries the state), PSK with (EC)DHE, 1-RTT; 0-RTT is never accepted.
@@ -58,6 +90,11 @@ type TLSPolicy struct {
 	// ClientResponseTimeout (spec time) bounds each wait for the client
 	// during the handshake (Table 7-5 B: 1 s); 0: no bound.
 	ClientResponseTimeout time.Duration `yaml:"client_response_timeout"`
+	// RefuseUnknownServerName makes the center refuse a server_name its
+	// certificates do not cover with alert unrecognized_name; false (the
+	// default) carries on with its certificate. RFC 6066 §3 allows both
+	// (register I-082).
+	RefuseUnknownServerName bool `yaml:"refuse_unknown_server_name"`
 }
 
 // DefaultTLSPolicy is the policy of 7.1.1: 12 h sessions and a 1 s client
@@ -81,8 +118,10 @@ type tlsState struct {
 	mu     sync.RWMutex
 	certs  []tls.Certificate
 	staple []byte
-	quirks Quirks
-	policy TLSPolicy
+	// altStaple is stapled with the second certificate.
+	altStaple []byte
+	quirks    Quirks
+	policy    TLSPolicy
 	// lifetime is SessionLifetime in wall time.
 	lifetime time.Duration
 	// clientWait is the wall-time bound of each wait for the client.
@@ -90,6 +129,17 @@ type tlsState struct {
 	noResume   bool
 	checker    *clientChecker
 	onHello    []func(ClientHello)
+	// refuseSNI refuses an unknown server_name (unrecognized_name).
+	refuseSNI bool
+}
+
+// ticketLifetime is the ticket_lifetime the center announces (wall time):
+// its session lifetime, or 0 (crypto/tls's 7 days) under a quirk.
+func (st *tlsState) ticketLifetime() time.Duration {
+	if st.quirks.Has("ticket-lifetime-7d") {
+		return 0
+	}
+	return st.lifetime
 }
 
 // ClientHello is what a client offered, as the center saw it: the facts
@@ -152,12 +202,18 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 			return nil, fmt.Errorf("tls.staple_file: %w", err)
 		}
 	}
+	if c.TLS.AltStapleFile != "" {
+		if st.altStaple, err = os.ReadFile(c.TLS.AltStapleFile); err != nil {
+			return nil, fmt.Errorf("tls.alt_staple_file: %w", err)
+		}
+	}
 	lifetime := c.TLS.SessionLifetime
 	if lifetime <= 0 {
 		lifetime = spec.TLSSessionTimeout
 	}
 	st.lifetime = c.TLS.wall(lifetime)
 	st.noResume = q.Has("no-resumption")
+	st.refuseSNI = c.TLS.RefuseUnknownServerName || q.Has("refuse-unknown-sni")
 	st.clientWait = c.TLS.wall(time.Duration(float64(c.TLS.ClientResponseTimeout) * q.Float("client-timeout-factor", 1)))
 	if q.Has("accept-partial-chain") {
 		if ib, err := os.ReadFile(c.TLS.PartialChainCAFile); err == nil {
@@ -233,25 +289,62 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
+// getCertificate picks the first certificate the client's
+// signature_algorithms accept (7.1.1.2.3: ECDSA P-256 or RSA-3072). A
+// server_name none of the certificates covers is refused with
+// unrecognized_name when the policy says so, else served like no SNI (RFC
+// 6066 §3). When no certificate suits the client it returns the first one,
+// so that crypto/tls refuses with handshake_failure (RFC 8446 §4.1.1),
+// never internal_error (register I-082).
 func (st *tlsState) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
+	if len(st.certs) == 0 {
+		return nil, errors.New("no server certificate")
+	}
+	if hello.ServerName != "" && !st.covers(hello.ServerName) {
+		switch {
+		case st.quirks.Has("internal-error-alerts"):
+			return nil, fmt.Errorf("unknown server name %q", hello.ServerName)
+		case st.refuseSNI:
+			return nil, nil // crypto/tls: no certificate, alert unrecognized_name
+		}
+	}
+	certs := st.certs
+	if st.quirks.Has("ecdsa-only-server") {
+		certs = certs[:1]
+	}
 	var firstErr error
-	for i := range st.certs {
-		c := st.certs[i]
+	for i := range certs {
+		c := certs[i]
 		if err := hello.SupportsCertificate(&c); err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		c.OCSPStaple = st.staple
+		if i == 0 {
+			c.OCSPStaple = st.staple
+		} else if i == 1 {
+			c.OCSPStaple = st.altStaple
+		}
 		return &c, nil
 	}
-	if firstErr == nil {
-		firstErr = errors.New("no server certificate")
+	if st.quirks.Has("internal-error-alerts") {
+		return nil, firstErr
 	}
-	return nil, firstErr
+	c := certs[0]
+	return &c, nil // unsuitable: crypto/tls answers handshake_failure
+}
+
+// covers reports whether one of the certificates is issued to name.
+func (st *tlsState) covers(name string) bool {
+	for _, c := range st.certs {
+		if c.Leaf != nil && c.Leaf.VerifyHostname(name) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyClient checks the client chain: it must be present, verify to the
@@ -290,6 +383,12 @@ func (st *tlsState) verifyClient(cs tls.ConnectionState, roots *x509.CertPool) e
 	}
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 && !st.quirks.Has("ignore-client-key-usage") {
 		return errors.New("client certificate: key usage lacks digitalSignature (Table 7-5 D)")
+	}
+	if err := ClientKeyAllowed(leaf); err != nil && !st.quirks.Has("accept-weak-client-key") {
+		return err
+	}
+	if leaf.PublicKeyAlgorithm == x509.RSA && st.quirks.Has("refuse-rsa-client") {
+		return errors.New("quirk: RSA client certificate refused")
 	}
 	if st.checker != nil {
 		return st.checker.check(chains[0])

@@ -3,8 +3,6 @@ package center
 import (
 	"fmt"
 	"net/http"
-
-	"github.com/icoc-dev/icoc/spec"
 )
 
 // upload serves 7.2.2.9.1, POST /files/{filename}: the vehicle uploads a
@@ -20,7 +18,7 @@ func (s *Server) upload(x *Exchange, pv func(string) string) Answer {
 		return a
 	}
 	name := pv("filename")
-	if _, err := spec.ParseFileName(name); err != nil {
+	if _, err := s.fileNames.Parse(name); err != nil {
 		return resultAnswer(http.StatusBadRequest, fmt.Sprintf("file name %q: %v (Appendix 1 §2)", name, err))
 	}
 	s.store.Put(x.Header.Get(s.cfg.VehicleIDHeader), name, x.Body, x.ReceivedAt)

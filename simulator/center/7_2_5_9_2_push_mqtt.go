@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
-
-	"github.com/icoc-dev/icoc/spec"
 )
 
 // MQTTPushAck is a vehicle's acknowledgement of a push over MQTT (7.2.5.2:
@@ -51,7 +49,7 @@ func (w *pushWait) acked(pk packets.Packet) {
 // Response Topic it asks the acknowledgement on, in the topic style in
 // force (7.2.5.2; register I-031, I-149).
 func (b *Broker) PushTopics(vin string, appID, subID uint32) (topic, response string, err error) {
-	d := spec.All()
+	d := b.doc
 	if topic, err = d.PushTopic(vin, b.cfg.PushApplication, int32(appID), int32(subID)); err != nil {
 		return "", "", err
 	}

@@ -114,6 +114,8 @@ type Broker struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
+	doc spec.Document // the spec under the center's readings (Config.Spec)
+
 	mu     sync.Mutex
 	conns  map[*mqtt.Client]*mqttConn
 	pushes map[string]*pushWait // correlation data (hex) -> waiter
@@ -170,7 +172,11 @@ func (s *Server) StartMQTT(cfg MQTTConfig) (*Broker, error) {
 		ClientNetReadBufferSize:  1024,
 		ClientNetWriteBufferSize: 1024,
 	})
-	b := &Broker{s: s, cfg: cfg, ms: ms, stop: make(chan struct{}), conns: map[*mqtt.Client]*mqttConn{}, pushes: map[string]*pushWait{}}
+	doc, err := spec.Resolve(s.cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("center: spec: %w", err)
+	}
+	b := &Broker{s: s, cfg: cfg, ms: ms, doc: doc, stop: make(chan struct{}), conns: map[*mqtt.Client]*mqttConn{}, pushes: map[string]*pushWait{}}
 	b.tam.Store(uint32(cfg.TopicAliasMaximum))
 	b.ska.Store(uint32(cfg.ServerKeepAlive))
 	if err := ms.AddHook(&brokerHook{b: b}, nil); err != nil {

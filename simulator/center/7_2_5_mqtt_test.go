@@ -22,7 +22,7 @@ import (
 
 // startBroker starts a center with its MQTT broker (OTP as given) and a
 // hook that keeps every exchange and answer.
-func startBroker(t *testing.T, otp bool, quirks ...string) (*Server, *Broker, *exchanges) {
+func startBroker(t *testing.T, otp bool, quirks ...string) (*Server, *Broker, *mqttExchanges) {
 	t.Helper()
 	cfg := NewDefaultConfig()
 	cfg.CertFile = pki.Path(pki.CenterECDSA.ChainFile())
@@ -34,7 +34,7 @@ func startBroker(t *testing.T, otp bool, quirks ...string) (*Server, *Broker, *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := &exchanges{}
+	ex := &mqttExchanges{}
 	s.AddHook(ex)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -47,8 +47,8 @@ func startBroker(t *testing.T, otp bool, quirks ...string) (*Server, *Broker, *e
 	return s, b, ex
 }
 
-// exchanges records every exchange and how it ended.
-type exchanges struct {
+// mqttExchanges records every exchange and how it ended.
+type mqttExchanges struct {
 	HookBase
 	mu  sync.Mutex
 	all []answered
@@ -59,15 +59,15 @@ type answered struct {
 	a Answer
 }
 
-func (e *exchanges) ID() string            { return "test-exchanges" }
-func (e *exchanges) Provides(v Event) bool { return v == OnAnswer }
-func (e *exchanges) OnAnswer(x *Exchange, a Answer, _ time.Time) {
+func (e *mqttExchanges) ID() string            { return "test-exchanges" }
+func (e *mqttExchanges) Provides(v Event) bool { return v == OnAnswer }
+func (e *mqttExchanges) OnAnswer(x *Exchange, a Answer, _ time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.all = append(e.all, answered{x, a})
 }
 
-func (e *exchanges) of(method string) []answered {
+func (e *mqttExchanges) of(method string) []answered {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []answered

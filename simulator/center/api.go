@@ -93,7 +93,7 @@ func (s *Server) api(x *Exchange, r *http.Request) Answer {
 	case err != nil:
 		return resultAnswer(http.StatusNotFound, "no API at "+x.Path)
 	}
-	if err := rt.ValidateRequest(r.Context(), r, x.Body); err != nil {
+	if err := rt.ValidateRequest(r.Context(), s.openAPIView(r), x.Body); err != nil {
 		msg := err.Error()
 		status := http.StatusBadRequest
 		if strings.Contains(msg, "header Content-Type has unexpected value") {
@@ -117,6 +117,25 @@ func (s *Server) api(x *Exchange, r *http.Request) Answer {
 	default:
 		return resultAnswer(http.StatusNotFound, "no API at "+x.Path)
 	}
+}
+
+// openAPIView is r as the OpenAPI documents see it. They name the vehicle
+// identifier vehicle_id with 17 characters, the register's default
+// readings (I-038, I-001); under other readings (Config.VehicleIDHeader,
+// VehicleIDLength) checkVehicleID judges the identifier, and the documents
+// see a placeholder of their own form in its place, so that they judge the
+// rest of the request only.
+func (s *Server) openAPIView(r *http.Request) *http.Request {
+	const docHeader, docLength = "vehicle_id", 17
+	if http.CanonicalHeaderKey(s.cfg.VehicleIDHeader) == http.CanonicalHeaderKey(docHeader) && s.cfg.VehicleIDLength == docLength {
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.Header.Del(docHeader)
+	if r.Header.Get(s.cfg.VehicleIDHeader) != "" {
+		r2.Header.Set(docHeader, strings.Repeat("0", docLength))
+	}
+	return r2
 }
 
 // statusWriter notes the status the mux chose for an unrouted request.

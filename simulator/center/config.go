@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/icoc-dev/icoc/spec"
 )
 
 // Config is everything the reference center needs to run. The zero value is
@@ -27,6 +29,10 @@ type Config struct {
 	// VehicleIDLength is the length a vehicle identifier must have; 17 for a
 	// VIN (see the register, I-001, for the seed's 15).
 	VehicleIDLength int `yaml:"vehicle_id_length"`
+	// Spec holds the register's readings the center applies where it reads
+	// one (the file-name rules of Appendix 1 §2: triggers, invalid request
+	// ID); VehicleIDHeader and VehicleIDLength are set on their own.
+	Spec spec.Options `yaml:"spec"`
 	// ALPN is the application protocols offered (RFC 7301), most preferred
 	// first; Server.SetALPN changes it while serving.
 	ALPN []string `yaml:"alpn"`
@@ -53,6 +59,7 @@ func NewDefaultConfig() Config {
 		Addr:             "127.0.0.1:0",
 		VehicleIDHeader:  "vehicle_id",
 		VehicleIDLength:  17,
+		Spec:             spec.DefaultOptions(),
 		ALPN:             []string{"h2", "http/1.1"},
 		TLS:              DefaultTLSPolicy(),
 		HandshakeTimeout: 10 * time.Second,
@@ -81,6 +88,9 @@ func (c Config) Validate() error {
 	}
 	if c.VehicleIDLength <= 0 {
 		errs = append(errs, fmt.Errorf("vehicle_id_length: %d is not positive", c.VehicleIDLength))
+	}
+	if err := c.Spec.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("spec: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -51,6 +51,12 @@ type HandshakeInfo struct {
 	SNI         string
 	// PeerCertificates is the client's chain as sent, leaf first.
 	PeerCertificates []*x509.Certificate
+	// Alert is the TLS alert the center itself sent during the handshake
+	// (RFC 8446 §6 name, e.g. "bad_certificate"), "" when it sent none.
+	Alert string
+	// TicketLifetime is the ticket_lifetime of the NewSessionTicket the
+	// center sent; 0 when it sent none (or, under a quirk, left crypto/tls's).
+	TicketLifetime time.Duration
 }
 
 // Protocol names the application protocol of an Exchange. Every protocol
@@ -64,6 +70,10 @@ const (
 	ProtoHTTP Protocol = "http"
 	ProtoGRPC Protocol = "grpc"
 	ProtoMQTT Protocol = "mqtt"
+	// ProtoTLS is a TLS handshake on the timeline; ProtoDNS a DNS query to
+	// a server of the harness (neither is an Exchange of the center).
+	ProtoTLS Protocol = "tls"
+	ProtoDNS Protocol = "dns"
 )
 
 // Or returns p, or ProtoHTTP when p is empty.
@@ -103,6 +113,10 @@ type Exchange struct {
 	Header     http.Header
 	Body       []byte
 	RawBodyLen int
+	// DecodeErr says why the body could not be decoded by its
+	// Content-Encoding (e.g. labelled gzip but not gzip: Body is then the
+	// body as it came); "" when it was decoded or had no coding.
+	DecodeErr string
 	// Messages are the application messages of a streaming exchange, in
 	// arrival order (empty for HTTP).
 	Messages []Message
@@ -113,6 +127,12 @@ type Exchange struct {
 	// VIN is the vehicle identity bound to the client certificate (its
 	// subject common name), empty when there is none.
 	VIN string
+	// Malformed, when set, says what the HTTP stack refused in this request
+	// before any handler ran (a malformed request line or header, a missing
+	// Host, ...); Method, Path and Header are then what could be read of it.
+	// The hooks see such a request, but cannot answer it: the center answers
+	// with the stack's status and an ERROR Result.
+	Malformed string
 	// Abandoned is set before OnAnswer when the client went away before
 	// the answer was written (it gave up waiting, or reset the stream).
 	Abandoned bool

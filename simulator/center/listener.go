@@ -32,6 +32,8 @@ type handshakedConn struct {
 	*tls.Conn
 	info ConnInfo
 	hs   HandshakeInfo
+	// h1 is the connection net/http serves for HTTP/1.1 (nil for HTTP/2).
+	h1 *h1Conn
 }
 
 func newHandshakeListener(inner net.Listener, s *Server, conf *tls.Config) *handshakeListener {
@@ -69,7 +71,8 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		return
 	}
 	wait := &clientWaitConn{Conn: raw, timeout: l.srv.clientResponseTimeout()}
-	tc := tls.Server(wait, l.conf)
+	wire := newWireConn(wait, l.srv.tlsState().ticketLifetime())
+	tc := tls.Server(wire, l.conf)
 	hs := HandshakeInfo{Conn: info, Started: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), l.srv.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
@@ -85,10 +88,14 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 	hs.ALPN = st.NegotiatedProtocol
 	hs.SNI = st.ServerName
 	hs.PeerCertificates = st.PeerCertificates
+	hs.Alert, hs.TicketLifetime = wire.sent()
 	for _, h := range l.srv.hooksFor(OnHandshake) {
 		h.OnHandshake(hs)
 	}
 	if err != nil {
+		if hs.Alert != "" {
+			err = fmt.Errorf("%w (the center sent alert %s)", err, hs.Alert)
+		}
 		l.srv.logf("center: conn %d from %s: TLS handshake failed: %v", info.ID, info.RemoteAddr, err)
 		_ = tc.Close()
 		return
@@ -97,15 +104,22 @@ func (l *handshakeListener) handshake(raw net.Conn, info ConnInfo) {
 		l.srv.attachPush(tc, hs)
 		return
 	}
-	l.srv.conns.Store(tc, &handshakedConn{Conn: tc, info: info, hs: hs})
+	hc := &handshakedConn{Conn: tc, info: info, hs: hs}
+	var served net.Conn = tc                    // HTTP/2 and the frontends: the *tls.Conn itself
+	if hs.ALPN != "h2" && l.conf == l.srv.tls { // HTTP/1.1 on the center's own listener
+		hc.h1 = &h1Conn{Conn: tc, srv: l.srv, hc: hc}
+		served = hc.h1
+	}
+	l.srv.conns.Store(served, hc)
 	select {
-	case l.ready <- tc:
+	case l.ready <- served:
 	case <-l.done:
-		l.srv.conns.Delete(tc)
+		l.srv.conns.Delete(served)
 		_ = tc.Close()
 	}
 }
 
+// Accept returns the next connection whose handshake has finished.
 func (l *handshakeListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.ready:

@@ -28,13 +28,15 @@ import (
 // Server is one running reference center. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg    Config
-	tls    *tls.Config
-	mux    *http.ServeMux
-	store  *Store
-	calls  callLog
-	offers offers
-	push   pushHub
+	cfg Config
+	tls *tls.Config
+	// fileNames are Appendix 1 §2's rules under cfg.Spec.
+	fileNames spec.FileNameRules
+	mux       *http.ServeMux
+	store     *Store
+	calls     callLog
+	offers    offers
+	push      pushHub
 
 	mu    sync.RWMutex
 	hooks []Hook
@@ -64,7 +66,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("center config: %w", err)
 	}
-	s := &Server{cfg: cfg, tls: tc, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
+	doc, err := spec.Resolve(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("center config: spec: %w", err)
+	}
+	s := &Server{cfg: cfg, tls: tc, fileNames: doc.FileName, mux: http.NewServeMux(), store: NewStore(), closed: make(chan struct{})}
 	s.apiQuirks, _ = ParseQuirks(cfg.Quirks)
 	s.SetALPN(cfg.ALPN...)
 	s.offerALPN()
@@ -111,6 +117,9 @@ func (s *Server) offerALPN() {
 			c = c.Clone()
 		}
 		c.NextProtos = append(s.ALPN(), PushALPN)
+		if w, ok := h.Conn.(*wireConn); ok {
+			c.KeyLogWriter = w.stream.KeyLog()
+		}
 		return c, nil
 	}
 }
@@ -161,6 +170,9 @@ func (s *Server) Start() error {
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: time.Minute,
+		// The RFC 9113 default frame size (Go announces 1 MiB): a peer that
+		// assumes the default, as h2spec 4.2/3 does, is held to it.
+		HTTP2: &http.HTTP2Config{MaxReadFrameSize: 16384, CountError: s.h2StackError},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if hc, ok := s.conns.Load(c); ok {
 				return context.WithValue(ctx, connKey{}, hc)
@@ -215,6 +227,9 @@ type connKey struct{}
 // API; then writes the answer and tells the hooks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hc, _ := r.Context().Value(connKey{}).(*handshakedConn)
+	if hc != nil && hc.h1 != nil {
+		hc.h1.startRequest()
+	}
 	x := &Exchange{
 		Protocol:   ProtoHTTP,
 		Seq:        s.reqSeq.Add(1),
@@ -243,6 +258,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.Body = raw
 	if a.Status == 0 && strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		body, derr := gunzip(raw, s.cfg.MaxBodyBytes)
+		if derr != nil {
+			x.DecodeErr = "Content-Encoding gzip: " + derr.Error()
+		}
 		switch {
 		case derr == nil:
 			x.Body = body

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/icoc-dev/icoc/internal/tls13suites" // Table 7-1: no TLS_AES_128_GCM_SHA256 (I-046)
@@ -22,6 +23,37 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "offer-x25519", Clause: "7.1.1.2.2", Breaks: "offers X25519 and P-256 key shares"})
 	registerQuirk(QuirkInfo{Name: "refuse-rsa-server", Clause: "7.1.1.2.3", Breaks: "refuses an RSA-3072 server certificate"})
 	registerQuirk(QuirkInfo{Name: "no-session-resumption", Clause: "7.1.1.4", Breaks: "never resumes a TLS session"})
+	registerQuirk(QuirkInfo{Name: "ignore-server-name", Clause: "7.1.1.7 Table 7-4 D (I-081)", Breaks: "accepts a trusted server certificate issued to any name"})
+	registerQuirk(QuirkInfo{Name: "server-name-cn-fallback", Clause: "7.1.1.7 Table 7-4 D (I-081)", Breaks: "matches the server name against the subject CN of a certificate without SAN"})
+	registerQuirk(QuirkInfo{Name: "accept-wildcard-server", Clause: "7.1.1.7 Table 7-4 D (I-081)", Breaks: "accepts a wildcard server certificate although wildcard_server_names is off"})
+	registerQuirk(QuirkInfo{Name: "strongest-only", Clause: "7.1.1.2.1 Table 7-1, 7.1.1.2.2 (I-010, I-022)", Variant: true,
+		Breaks: "offers only TLS_AES_256_GCM_SHA384 (no ChaCha20, process-wide) and only secp521r1, instead of both allowed suites and secp384r1 first"})
+}
+
+// checkServerName is the server-identity part of Table 7-4 D (register
+// I-081): the leaf must carry the center's host name as a DNS SAN (RFC
+// 6125 §6.4, RFC 9525: the subject CN is not used); a wildcard SAN
+// matches only when the configuration allows wildcards.
+func (c *serverChecker) checkServerName(leaf *x509.Certificate) error {
+	name := strings.ToLower(strings.TrimSuffix(c.serverName, "."))
+	if name == "" || c.q.Has("ignore-server-name") {
+		return nil
+	}
+	for _, san := range leaf.DNSNames {
+		if strings.ToLower(strings.TrimSuffix(san, ".")) == name {
+			return nil
+		}
+	}
+	if leaf.VerifyHostname(name) == nil { // only a wildcard SAN matches
+		if c.cfg.WildcardServerNames || c.q.Has("accept-wildcard-server") {
+			return nil
+		}
+		return fmt.Errorf("server certificate matches %s only by a wildcard SAN %v; wildcards are not allowed (wildcard_server_names)", name, leaf.DNSNames)
+	}
+	if len(leaf.DNSNames) == 0 && c.q.Has("server-name-cn-fallback") && strings.EqualFold(leaf.Subject.CommonName, name) {
+		return nil
+	}
+	return fmt.Errorf("server certificate is not issued to %s (DNS SANs %v, CN %q; the CN is not used)", name, leaf.DNSNames, leaf.Subject.CommonName)
 }
 
 // quirkedHello applies the quirks that change what the vehicle offers in
@@ -80,6 +112,11 @@ func tlsConfig(cfg Config, serverName string) (*tls.Config, error) {
 	if q.Has("offer-aes128") {
 		tls13suites.EnableAES128()
 	}
+	curves := []tls.CurveID{tls.CurveP384, tls.CurveP521}
+	if q.Has("strongest-only") {
+		tls13suites.OnlyAES256()
+		curves = []tls.CurveID{tls.CurveP521}
+	}
 	chk := newServerChecker(cfg, q, roots, serverName)
 	tc := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
@@ -92,7 +129,7 @@ func tlsConfig(cfg Config, serverName string) (*tls.Config, error) {
 		// the rows of Table 7-4 can be told apart.
 		InsecureSkipVerify: true,
 		VerifyConnection:   chk.verify,
-		CurvePreferences:   []tls.CurveID{tls.CurveP384, tls.CurveP521},
+		CurvePreferences:   curves,
 		NextProtos:         []string{"http/1.1"},
 		// 7.1.1.4: stateless resumption (tickets), 1-RTT; crypto/tls never
 		// sends early data over TCP.
@@ -153,7 +190,7 @@ func (c *serverChecker) verifyChain(cs tls.ConnectionState) ([]*x509.Certificate
 			}
 		}
 	}
-	opts := x509.VerifyOptions{Roots: c.roots, Intermediates: inter, DNSName: c.serverName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	opts := x509.VerifyOptions{Roots: c.roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	if c.q.Has("accept-expired-server-cert") {
 		opts.CurrentTime = leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 2)
 	}
@@ -170,6 +207,9 @@ func (c *serverChecker) verifyChain(cs tls.ConnectionState) ([]*x509.Certificate
 			return nil, nil // accepted as is, nothing to check further
 		}
 		return nil, rowErr("", err)
+	}
+	if err := c.checkServerName(leaf); err != nil {
+		return nil, rowErr("D", err)
 	}
 	if c.q.Has("refuse-rsa-server") && leaf.PublicKeyAlgorithm == x509.RSA {
 		return nil, rowErr("", errors.New("quirk: RSA server certificate refused"))

@@ -29,6 +29,10 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "no-buffering-on-link-loss", Clause: "7.2.2.6, 5 Table 5-1", Breaks: "discards the CAN data of an upload that got no answer at all (dead link) instead of keeping it for the next upload"})
 	registerQuirk(QuirkInfo{Name: "link-retry-at-once", Clause: "7.2.2.6", Breaks: "retries an upload that got no answer at all (dead link) 1 s later instead of after the rule's interval"})
 	registerQuirk(QuirkInfo{Name: "no-backoff", Clause: "7.2.2.5", Breaks: "does not extend the retransmission interval after a timeout"})
+	registerQuirk(QuirkInfo{Name: "backoff-linear", Clause: "7.2.2.5 (I-016, I-062)", Variant: true,
+		Breaks: "extends the retransmission interval after k timeouts to base x (1+k) (3 s: 6 s, then 9 s) instead of doubling it (6 s, then 12 s)"})
+	registerQuirk(QuirkInfo{Name: "drop-while-silent", Clause: "7.2.2.4 Table 7-8 567/568 (I-056, I-063)", Variant: true,
+		Breaks: "drops an upload, API call or download asked for during a 567/568 silence (its CAN data stays buffered for a later upload) instead of sending it when the silence ends"})
 }
 
 func (v *Vehicle) deliver(ctx context.Context, job uploadJob) bool {
@@ -41,19 +45,23 @@ func (v *Vehicle) deliverHTTP(ctx context.Context, job uploadJob) bool {
 	if job.realTime {
 		ruleID = "upload-realtime"
 	}
-	return v.exchange(ctx, exchange{name: job.name, ruleID: ruleID, send: func(ctx context.Context) (int, error) { return v.post(ctx, job) }})
+	return v.exchange(ctx, exchange{name: job.name, ruleID: ruleID, send: func(ctx context.Context, attempt int) (int, error) {
+		return v.post(ctx, job, attempt)
+	}})
 }
 
 // exchange is one request the vehicle sends and retries by a 7.2.2.6 rule.
+// send makes one attempt; attempt is 0 for the first, 1 for the first
+// retry, and so on.
 type exchange struct {
 	name   string
 	ruleID string
-	send   func(ctx context.Context) (int, error)
+	send   func(ctx context.Context, attempt int) (int, error)
 }
 
 // exchange runs the retry engine for x: see deliver.
 func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
-	rule, ok := spec.RetryRuleFor(x.ruleID)
+	rule, ok := v.doc.RetryRuleFor(x.ruleID)
 	if !ok {
 		v.logf("vehicle: no retry rule %q in spec; not retrying", x.ruleID)
 	}
@@ -71,7 +79,7 @@ func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
 		if !v.waitUntilAllowed(ctx) {
 			return false
 		}
-		status, err := x.send(ctx)
+		status, err := x.send(ctx, attempt)
 		if ctx.Err() != nil {
 			return false
 		}
@@ -106,16 +114,45 @@ func (v *Vehicle) exchange(ctx context.Context, x exchange) bool {
 		}
 		// 7.2.2.5: after timeouts the retransmission interval is extended
 		// to spread the load on the center (I-016).
-		if !v.sleep(ctx, spec.RetransmissionInterval(interval, timeouts)) {
+		if !v.sleep(ctx, v.retransmissionInterval(interval, timeouts)) {
 			return false
 		}
 	}
 }
 
+// retransmissionInterval is the wait before the next attempt after
+// `timeouts` consecutive timeouts: the register's doubling (I-016), or
+// under the variant backoff-linear base x (1+timeouts), another extension
+// the seed allows (I-062).
+func (v *Vehicle) retransmissionInterval(base time.Duration, timeouts int) time.Duration {
+	if v.quirks.Has("backoff-linear") && timeouts > 0 {
+		return base * time.Duration(1+timeouts)
+	}
+	return v.doc.RetransmissionInterval(base, timeouts)
+}
+
+// silenced reports whether a 567/568 silence holds now.
+func (v *Vehicle) silenced() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.igSilence || time.Now().Before(v.silentTil)
+}
+
+// dropWhileSilent reports whether work asked for now is dropped rather
+// than deferred: only under the variant drop-while-silent, and only while
+// a 567/568 silence holds (I-063).
+func (v *Vehicle) dropWhileSilent(what string) bool {
+	if !v.quirks.Has("drop-while-silent") || !v.silenced() {
+		return false
+	}
+	v.logf("vehicle: %s dropped: asked for during a 567/568 silence (variant drop-while-silent)", what)
+	return true
+}
+
 // retryable says whether status is retried: Table 7-8, as the quirks bend it.
 // 567 and 568 also silence the vehicle.
 func (v *Vehicle) retryable(status int) bool {
-	row, known := spec.HTTPStatusFor(status)
+	row, known := v.doc.HTTPStatusFor(status)
 	switch row.Silence {
 	case spec.SilenceUntilIGOn:
 		if !v.quirks.Has("ignore-567") {

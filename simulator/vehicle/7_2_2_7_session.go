@@ -7,8 +7,6 @@ import (
 	"net/http/httptrace"
 	"sync"
 	"time"
-
-	"github.com/icoc-dev/icoc/spec"
 )
 
 func init() {
@@ -47,7 +45,7 @@ func newSession(v *Vehicle) *session {
 	tr := &http.Transport{
 		TLSClientConfig:       tc,
 		ForceAttemptHTTP2:     v.cfg.HTTP2 && !v.quirks.Has("no-h2"),
-		ResponseHeaderTimeout: v.cfg.wall(time.Duration(v.quirks.Int("response-timeout", int(spec.HTTPResponseTimeout/time.Second))) * time.Second),
+		ResponseHeaderTimeout: v.cfg.wall(time.Duration(v.quirks.Int("response-timeout", int(v.doc.HTTPResponseTimeout()/time.Second))) * time.Second),
 		DisableKeepAlives:     v.quirks.Has("h2-new-connection"),
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if v.cfg.CenterAddr != "" {
@@ -81,7 +79,7 @@ func (s *session) do(req *http.Request) (*http.Response, error) {
 	switch {
 	case h2 && !s.v.quirks.Has("h2-no-cookie"), !h2 && s.v.quirks.Has("h1-cookie"):
 		for _, c := range resp.Cookies() {
-			if c.Name == spec.All().SessionCookieName {
+			if c.Name == s.v.doc.SessionCookieName {
 				s.cookie = &http.Cookie{Name: c.Name, Value: c.Value}
 			}
 		}

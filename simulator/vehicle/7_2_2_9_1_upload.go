@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-
-	"github.com/icoc-dev/icoc/spec"
 )
 
 func init() {
@@ -20,6 +18,10 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "no-vehicle-id", Clause: "7.2.2.3, 7.3", Breaks: "sends no vehicle_id header"})
 	registerQuirk(QuirkInfo{Name: "hmac-header", Clause: "7.2.2.3", Breaks: "adds a proprietary X-D-Authenticate header"})
 	registerQuirk(QuirkInfo{Name: "gzip-threshold", Clause: "Appendix 1 §1", Breaks: "compresses bodies from this many bytes on instead of 2 KB", Arg: "int"})
+	registerQuirk(QuirkInfo{Name: "fake-gzip", Clause: "Appendix 1 §1 (RFC 9110 §8.4)", Breaks: "labels every body Content-Encoding: gzip but sends it uncompressed"})
+	registerQuirk(QuirkInfo{Name: "no-vehicle-id-on-retry", Clause: "7.2.2.3, 7.3", Breaks: "sends the vehicle_id header on the first attempt of an upload only, not on its retries"})
+	registerQuirk(QuirkInfo{Name: "gzip-always", Clause: "Appendix 1 §1 (I-018, I-061)", Variant: true,
+		Breaks: "compresses every body with gzip, below 2 KB too, instead of from 2 KB on only"})
 }
 
 // uploadJob is one CAN data file waiting to be delivered.
@@ -29,16 +31,24 @@ type uploadJob struct {
 	realTime bool
 }
 
-// post sends one attempt of 7.2.2.9.1 (POST /files/{filename}) and returns
-// the status code, or an error when no answer came.
-func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
+// post sends attempt number attempt (0: the first) of 7.2.2.9.1 (POST
+// /files/{filename}) and returns the status code, or an error when no
+// answer came.
+func (v *Vehicle) post(ctx context.Context, job uploadJob, attempt int) (int, error) {
 	body := job.data
 	if v.quirks.Has("corrupt-upload") && len(body) > 0 {
 		body = append([]byte(nil), body...)
 		body[len(body)-1] ^= 0xFF
 	}
 	gzipped := false
-	if len(body) >= v.quirks.Int("gzip-threshold", spec.GzipThreshold) {
+	threshold := v.quirks.Int("gzip-threshold", v.doc.Options.GzipThresholdBytes)
+	if v.quirks.Has("gzip-always") {
+		threshold = 0
+	}
+	switch {
+	case v.quirks.Has("fake-gzip"):
+		gzipped = true // labelled, not compressed
+	case len(body) >= threshold:
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
 		_, _ = zw.Write(body)
@@ -59,7 +69,7 @@ func (v *Vehicle) post(ctx context.Context, job uploadJob) (int, error) {
 		ua += " IMEI/356938035643809"
 	}
 	req.Header.Set("User-Agent", ua)
-	if !v.quirks.Has("no-vehicle-id") {
+	if !v.quirks.Has("no-vehicle-id") && (attempt == 0 || !v.quirks.Has("no-vehicle-id-on-retry")) {
 		req.Header.Set(v.cfg.VehicleIDHeader, v.VIN())
 	}
 	if v.quirks.Has("hmac-header") {

@@ -28,7 +28,7 @@ func (v *Vehicle) caller(ctx context.Context) {
 			v.mu.Lock()
 			pctx := v.power
 			v.mu.Unlock()
-			if pctx == nil || !v.sessionReady(pctx) {
+			if pctx == nil || !v.sessionReady(pctx) || v.dropWhileSilent(x.name) {
 				continue
 			}
 			v.exchange(pctx, x)
@@ -71,7 +71,7 @@ func (v *Vehicle) apiCall(number int, requestID uint32) exchange {
 		path = "/apis/" + strconv.Itoa(number)
 	}
 	body := []byte(fmt.Sprintf("request %s", RequestIDText(requestID)))
-	return exchange{name: "API call " + path, ruleID: "upload-realtime", send: func(ctx context.Context) (int, error) {
+	return exchange{name: "API call " + path, ruleID: "upload-realtime", send: func(ctx context.Context, _ int) (int, error) {
 		return v.send(ctx, http.MethodPost, path, body)
 	}}
 }
@@ -83,7 +83,7 @@ func (v *Vehicle) download(name string) exchange {
 	if v.quirks.Has("download-path") {
 		path = "/downloads/" + name
 	}
-	return exchange{name: "download " + name, ruleID: "download", send: func(ctx context.Context) (int, error) {
+	return exchange{name: "download " + name, ruleID: "download", send: func(ctx context.Context, _ int) (int, error) {
 		return v.send(ctx, http.MethodGet, path, nil)
 	}}
 }

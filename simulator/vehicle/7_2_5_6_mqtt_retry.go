@@ -35,7 +35,7 @@ type mqttMessage struct {
 // application/octet-stream and its Appendix 1 §2 name in the user property
 // "filename" (register I-148).
 func (v *Vehicle) deliverMQTT(ctx context.Context, job uploadJob) bool {
-	topic, err := spec.All().UploadTopic(v.VIN(), v.cfg.MQTT.Application)
+	topic, err := v.doc.UploadTopic(v.VIN(), v.cfg.MQTT.Application)
 	if err != nil {
 		v.logf("vehicle: MQTT upload %s: %v", job.name, err)
 		return false
@@ -61,7 +61,7 @@ func (v *Vehicle) sendMQTT(ctx context.Context, m mqttMessage) bool {
 	s := v.mqtt
 	s.addBusy(1)
 	defer s.addBusy(-1)
-	rule := spec.MQTTUploadRetryRule(m.realTime)
+	rule := v.doc.MQTTUploadRetryRule(m.realTime)
 	retries := v.quirks.Int("retries", rule.Retries)
 	interval := time.Duration(float64(rule.Interval) * v.quirks.Float("interval-factor", 1))
 	qos := byte(1) // 7.2.5.3

@@ -28,7 +28,6 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "mqtt-no-disconnect", Clause: "7.2.5.7", Breaks: "closes the connection at IG-OFF without MQTT DISCONNECT"})
 	registerQuirk(QuirkInfo{Name: "mqtt-subscribe-qos0", Clause: "7.2.5.3", Breaks: "subscribes with QoS 0"})
 	registerQuirk(QuirkInfo{Name: "mqtt-subscribe-wildcard", Clause: "7.2.5.2", Breaks: "subscribes to <VIN>/# instead of <VIN>/<application>/C2V"})
-	registerQuirk(QuirkInfo{Name: "backoff-linear", Clause: "7.2.5.5, I-016", Breaks: "extends the retransmission interval linearly (base times the number of timeouts plus one) instead of doubling it (a variant: the seed gives no numbers)", Variant: true})
 }
 
 // mqttSession keeps the vehicle's MQTT connection (7.2.5.7 "Establish an
@@ -149,27 +148,25 @@ func (v *Vehicle) poll() time.Duration {
 // sessionRule is the retry rule of CONNECT, SUBSCRIBE and UNSUBSCRIBE
 // (register I-140), as the quirks bend it.
 func (v *Vehicle) sessionRule() (retries int, interval time.Duration) {
-	r := spec.MQTTSessionRetryRule()
+	r := v.doc.MQTTSessionRetryRule()
 	return v.quirks.Int("retries", r.Retries), time.Duration(float64(r.Interval) * v.quirks.Float("interval-factor", 1))
 }
 
 // backoff is the wait before the next attempt after timeouts timeouts in
-// a row (7.2.5.5 "extend the retransmission interval", I-016).
+// a row (7.2.5.5 "extend the retransmission interval", I-016; the variant
+// backoff-linear of retransmissionInterval, I-062).
 func (v *Vehicle) backoff(interval time.Duration, timeouts int) time.Duration {
-	switch {
-	case v.quirks.Has("no-backoff"):
+	if v.quirks.Has("no-backoff") {
 		return interval
-	case v.quirks.Has("backoff-linear"):
-		return interval * time.Duration(timeouts+1)
 	}
-	return spec.RetransmissionInterval(interval, timeouts)
+	return v.retransmissionInterval(interval, timeouts)
 }
 
 // mqttRetry says whether a reason code of the table of packet (CONNACK,
 // PUBACK, SUBACK, UNSUBACK) is retried: Table 7-21 to 7-24's Retry column,
 // as the quirks bend it. A code the table does not list is not retried.
 func (v *Vehicle) mqttRetry(packet string, code int) bool {
-	row, ok := spec.MQTTReasonFor(packet, code)
+	row, ok := v.doc.MQTTReasonFor(packet, code)
 	r := ok && row.Retry
 	if ok && v.quirks.HasValue("mqtt-flip-retry", packet) {
 		r = !r
@@ -284,7 +281,7 @@ func (s *mqttSession) serve(ctx context.Context, l *mqttLink) bool {
 
 // pushTopic is the topic the vehicle takes pushes on (7.2.5.2).
 func (v *Vehicle) pushTopic() string {
-	if spec.All().MQTTTopics.Style == spec.TopicStyleAsyncAPI {
+	if v.doc.MQTTTopics.Style == spec.TopicStyleAsyncAPI {
 		return "/push/" + v.VIN() + "/#"
 	}
 	t, _ := spec.MQTTPublishTopic(v.VIN(), v.cfg.MQTT.PushApplication, spec.C2V)

@@ -34,7 +34,7 @@ func (v *Vehicle) onMQTTPublish(l *mqttLink, p *paho.Publish) {
 		l.mu.Unlock()
 	}
 	vin := v.VIN()
-	if topic != v.pushTopic() && spec.All().MQTTTopics.Style != spec.TopicStyleAsyncAPI {
+	if topic != v.pushTopic() && v.doc.MQTTTopics.Style != spec.TopicStyleAsyncAPI {
 		v.logf("vehicle: MQTT: a PUBLISH on %q, not the push topic: ignored", topic)
 		return
 	}

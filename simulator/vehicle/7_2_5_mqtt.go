@@ -15,8 +15,6 @@ import (
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	paholog "github.com/eclipse/paho.golang/paho/log"
-
-	"github.com/icoc-dev/icoc/spec"
 )
 
 // UplinkMQTT is the MQTT v5 uplink (7.2.5).
@@ -85,7 +83,7 @@ func (v *Vehicle) brokerAddr() (addr, serverName string) {
 // ackTimeout is the wait for an acknowledgement of packet (7.2.5.5:
 // CONNACK, PUBACK, SUBACK 30 s; UNSUBACK 30 s by I-015), wall time.
 func (v *Vehicle) ackTimeout(packet string) time.Duration {
-	d, ok := spec.MQTTAckTimeout(packet)
+	d, ok := v.doc.MQTTAckTimeout(packet)
 	if !ok {
 		d = 30 * time.Second
 	}

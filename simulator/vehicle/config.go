@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bus"
+	"github.com/icoc-dev/icoc/spec"
 )
 
 // Config is everything the reference vehicle needs. Start from
@@ -64,6 +65,15 @@ type Config struct {
 	MQTT MQTTConfig `yaml:"mqtt"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
+	// WildcardServerNames lets a wildcard DNS SAN (*.icoc.test) match the
+	// center's name (RFC 6125 §6.4.3); off, the certificate must name the
+	// center exactly (register I-081). The OEM's PKI decides.
+	WildcardServerNames bool `yaml:"wildcard_server_names"`
+	// Spec holds the register's readings the vehicle applies where it reads
+	// one: Table 7-8's retry flags, the response timeout and its backoff,
+	// the gzip threshold, the session cookie's name. VehicleIDHeader is set
+	// on its own.
+	Spec spec.Options `yaml:"spec"`
 	// Revocation says how the vehicle reaches the CRL distribution points
 	// and OCSP responders of the server chain (7.1.1.5).
 	Revocation RevocationConfig `yaml:"revocation"`
@@ -83,6 +93,7 @@ func NewDefaultConfig() Config {
 		Extension:       "bin",
 		UserAgent:       "ICOC-REFDCM/0.1.0 (refdcm-sw/0.1.0)",
 		VehicleIDHeader: "vehicle_id",
+		Spec:            spec.DefaultOptions(),
 		HTTP2:           true,
 		Uplink:          UplinkHTTP,
 		MQTT:            DefaultMQTTConfig(),
@@ -149,6 +160,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseQuirks(c.Quirks); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Spec.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("spec: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,13 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "dup-frame", Clause: "5 Table 5-1, 7.2.2.9.1", Breaks: "records every 1000th CAN data frame taken off the bus twice"})
 	registerQuirk(QuirkInfo{Name: "no-buffering", Clause: "7.2.2.6, 5 Table 5-1", Breaks: "discards the CAN data of an upload whose retries are spent instead of keeping it for the next upload"})
 	registerQuirk(QuirkInfo{Name: "ignore-vin", Clause: "7.2.2.7", Breaks: "connects to the center before the VIN has been read from the bus"})
+	registerQuirk(QuirkInfo{Name: "mute", Clause: "every vehicle-DUT clause", Breaks: "never talks to the center (no connection at all), so every vehicle-DUT spec takes its nothing-arrived path"})
+	registerQuirk(QuirkInfo{Name: "local-time", Clause: "Appendix 1 §2", Breaks: "puts Japan's local time (UTC+9) into the file name instead of UTC"})
+	registerQuirk(QuirkInfo{Name: "request-id-hex", Clause: "Appendix 1 §2", Breaks: "writes the request ID into the file name in hexadecimal instead of the requested command's decimal value"})
+	registerQuirk(QuirkInfo{Name: "ig-off-uploads", Clause: "7.2.2.7, Appendix 1 §2 (I-064)", Variant: true,
+		Breaks: "takes CAN data and obeys upload triggers whenever +B is on, the ignition off too, and uploads at every IG-OFF (trigger f), as soon as the VIN is known: ignition is not a 7.2.2.7 precondition"})
+	registerQuirk(QuirkInfo{Name: "no-hold-after-failure", Clause: "7.2.2.6, 5 Table 5-1 (I-065)", Variant: true,
+		Breaks: "starts the next upload (a new file with the kept data) right after an upload's last failed retry instead of a retry interval later"})
 }
 
 // Vehicle is one running reference vehicle. Create it with New and run it
@@ -27,6 +35,7 @@ func init() {
 // network.
 type Vehicle struct {
 	cfg    Config
+	doc    spec.Document // the spec under cfg.Spec
 	quirks Quirks
 	tls    *tls.Config
 	base   *url.URL
@@ -69,6 +78,10 @@ func New(cfg Config) (*Vehicle, error) {
 		return nil, fmt.Errorf("vehicle config: %w", err)
 	}
 	q, _ := ParseQuirks(cfg.Quirks)
+	doc, err := spec.Resolve(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("vehicle config: spec: %w", err)
+	}
 	base, _ := url.Parse(cfg.CenterURL)
 	tc, err := tlsConfig(cfg, base.Hostname())
 	if err != nil {
@@ -76,6 +89,7 @@ func New(cfg Config) (*Vehicle, error) {
 	}
 	v := &Vehicle{
 		cfg:      cfg,
+		doc:      doc,
 		quirks:   q,
 		base:     base,
 		tls:      tc,
@@ -238,7 +252,7 @@ func (v *Vehicle) onFrame(r canfile.Record) {
 func (v *Vehicle) record(r canfile.Record) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.ignition != bench.IGOn {
+	if v.ignition != bench.IGOn && !v.quirks.Has("ig-off-uploads") {
 		return
 	}
 	v.dataFrames++
@@ -287,7 +301,7 @@ func (v *Vehicle) setIgnition(i bench.Ignition, at time.Time) {
 	if i == bench.IGOn {
 		v.igSilence = false // 567 holds only until the next IG-ON
 	}
-	igOff := prev == bench.IGOn && i == bench.IGOff && len(v.buffered) > 0
+	igOff := i == bench.IGOff && len(v.buffered) > 0 && (prev == bench.IGOn || v.quirks.Has("ig-off-uploads"))
 	v.mu.Unlock()
 	for _, h := range powerLossHooks {
 		h(v)
@@ -310,14 +324,15 @@ type dataRequest struct {
 	epoch    uint64
 }
 
-// request queues r unless the ignition forbids it (a trigger needs IG-ON;
-// the IG-OFF upload passes with force).
+// request queues r unless the ignition forbids it (a trigger needs IG-ON,
+// except under the variant ig-off-uploads; the IG-OFF upload passes with
+// force).
 func (v *Vehicle) request(r dataRequest, force bool) {
 	v.mu.Lock()
 	ig := v.ignition
 	r.epoch = v.epoch
 	v.mu.Unlock()
-	if ig != bench.IGOn && !force {
+	if ig != bench.IGOn && !force && !v.quirks.Has("ig-off-uploads") {
 		v.logf("vehicle: upload trigger ignored: %s", ig)
 		return
 	}
@@ -381,6 +396,16 @@ func (v *Vehicle) upload(r dataRequest) {
 	if r.epoch != epoch || !v.sessionReady(pctx) {
 		return
 	}
+	if v.dropWhileSilent(fmt.Sprintf("upload request %d", r.trigger.RequestID)) {
+		// The request goes; its data stays buffered for a later upload.
+		v.mu.Lock()
+		if r.periodic {
+			v.periodicQueued = false
+		}
+		v.armPeriodic()
+		v.mu.Unlock()
+		return
+	}
 	v.mu.Lock()
 	if r.periodic {
 		v.periodicQueued = false
@@ -417,10 +442,22 @@ func (v *Vehicle) upload(r dataRequest) {
 	v.armPeriodic()
 	v.mu.Unlock()
 	v.logf("vehicle: %s not delivered; its %d frames stay buffered for the next upload", job.name, len(records))
+	if v.quirks.Has("no-hold-after-failure") {
+		// Variant: the kept data leaves at once in a new file (a new
+		// request, with its own retries).
+		v.mu.Lock()
+		queue := !v.periodicQueued
+		v.periodicQueued = true
+		v.mu.Unlock()
+		if queue {
+			v.request(dataRequest{trigger: bench.UploadTrigger{Trigger: 's'}, at: time.Now().UTC(), periodic: true}, true)
+		}
+		return
+	}
 	// The next upload comes no sooner than one retry interval after the
 	// last retry (7.2.2.6), however much data waits meanwhile.
 	hold := time.Minute
-	if rule, ok := spec.RetryRuleFor("upload-non-realtime"); ok {
+	if rule, ok := v.doc.RetryRuleFor("upload-non-realtime"); ok {
 		hold = rule.Interval
 	}
 	v.sleep(pctx, hold)
@@ -459,6 +496,9 @@ func (v *Vehicle) sessionReady(ctx context.Context) bool {
 // sessionBlocked names the first 7.2.2.7 precondition that does not hold, or
 // returns "".
 func (v *Vehicle) sessionBlocked(ctx context.Context) string {
+	if v.quirks.Has("mute") {
+		return "quirk mute: the vehicle never talks to the center"
+	}
 	if v.VIN() == "" && !v.quirks.Has("ignore-vin") {
 		return "no VIN read from the bus"
 	}
@@ -488,6 +528,9 @@ func (v *Vehicle) fileName(at time.Time, counter int, t bench.UploadTrigger) str
 	if trig == 0 {
 		trig = 'c'
 	}
+	if v.quirks.Has("local-time") {
+		at = at.UTC().Add(9 * time.Hour)
+	}
 	fn := spec.FileName{
 		Time:       at.UTC().Truncate(time.Second),
 		Generation: v.cfg.Generation,
@@ -498,6 +541,9 @@ func (v *Vehicle) fileName(at time.Time, counter int, t bench.UploadTrigger) str
 		Extension:  v.cfg.Extension,
 	}
 	name := fn.String()
+	if v.quirks.Has("request-id-hex") && t.RequestID != 0 {
+		name = strings.Replace(name, "_"+fn.RequestID+"_", fmt.Sprintf("_%08x_", t.RequestID), 1)
+	}
 	if v.quirks.Has("upper-extension") {
 		name = name[:len(name)-len(v.cfg.Extension)] + upper(v.cfg.Extension)
 	}

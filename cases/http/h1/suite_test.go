@@ -38,3 +38,10 @@ func TestQuirks(t *testing.T) {
 func TestSpecNames(t *testing.T) {
 	harness.CheckSpecNames(t, httpcases.QuirkCases(httpcases.HTTP11), httpcases.NotApplicable(httpcases.HTTP11)...)
 }
+
+// TestVariants proves that the specs judge the clause, not the reference
+// vehicle's habits: under each variant (another choice a clause allows)
+// the specs of that clause must pass.
+func TestVariants(t *testing.T) {
+	harness.RunVariantSelfTest(t, "http1", httpcases.VariantCases(httpcases.HTTP11))
+}

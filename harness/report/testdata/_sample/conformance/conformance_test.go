@@ -67,6 +67,11 @@ var _ = Describe("HTTP/1.1 retries", Label("http1"), func() {
 	})
 
 	It("the DUT stops retrying eventually", func() {})
+
+	It("[7.2.2.6] CAN data: the DUT keeps its data while the center is away", Label("can"), func() {
+		AddReportEntry(report.EntrySpecTime, 480.0, ReportEntryVisibilityNever)
+		AddReportEntry(report.EntryPhaseNotRun, "dead-link phase: no fault proxy between the DUT and the center")
+	})
 })
 
 var _ = Describe("TLS", Label("tls"), func() {
