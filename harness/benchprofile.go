@@ -77,6 +77,7 @@ var StimulusActions = map[string]string{
 	"download":       "ask for a data download",
 	"push-ack":       "acknowledge a push from the center",
 	"bulk-upload":    "ask for the upload of a bulk file (video-like, 7.2.4.1) of a given size (size and request ID are filled in)",
+	"center-push":    "make the center DUT push to the profile's VIN over MQTT (7.2.5.9.2)",
 }
 
 // validateBench checks the bench parts of a profile: one CAN bus, and the

@@ -210,6 +210,9 @@ func (r *Run) prepareHost(o startOptions) (bus.Config, error) {
 				return bus.Config{}, err
 			}
 		}
+		if err := r.linkMQTT("127.0.0.1:0"); err != nil {
+			return bus.Config{}, err
+		}
 	}
 	return cfg, nil
 }
@@ -239,6 +242,9 @@ func (r *Run) prepareNetns(l *netnsLink) (bus.Config, error) {
 		if r.GRPCLink, err = netfault.NewProxy(net.JoinHostPort(h, "9080"), g); err != nil {
 			return bus.Config{}, err
 		}
+	}
+	if err := r.linkMQTT(net.JoinHostPort(h, "8883")); err != nil {
+		return bus.Config{}, err
 	}
 	if r.TLS != nil && r.TLS.Revocation != nil {
 		port := strconv.Itoa(r.TLS.RevocationPort())
@@ -272,6 +278,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		vc.Logf = r.logf
 		r.configureVehicleTLS(&vc)
 		r.vissVehicleConfig(&vc)
+		r.configureVehicleMQTT(&vc)
 		v, err := vehicle.New(vc)
 		if err != nil {
 			return err
@@ -329,6 +336,7 @@ func (r *Run) startVehicle(ctx context.Context, busCfg bus.Config) error {
 		return err
 	}
 	args = append(args, vissArgs...)
+	args = append(args, r.vehicleMQTTArgs(r.host.netns != nil)...)
 	if hs := &r.host; hs.netns != nil {
 		// By name: center.icoc.test resolves through the harness's DNS
 		// server on the veth to the fault proxy on port 443.

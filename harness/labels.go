@@ -108,12 +108,13 @@ func AllowedLabels() map[string]string {
 }
 
 // idPattern is what a spec ID looks like: a clause (7.2.2.4, A1.2) and
-// optionally a table row (T7-8 503, T7-4 A); or, for another standard,
+// optionally a table row (T7-8 503, T7-4 A, and an MQTT reason code as the
+// seed prints it: T7-21 0x89); or, for another standard,
 // its number and a requirement ID or clause (20078-2 REQ_04_12_03,
 // 20078-2 4.1.2); or a VISS dialect, its clause (5.1.3, a transport's
 // T4.1, an appendix's B) and a topic (VISSv3 5.1.3 change, VISSgen2 T4.1
 // 401 token_expired).
-var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ [A-Z0-9]+)?$` +
+var idPattern = regexp.MustCompile(`^(\d+(\.\d+)*|A\d(\.\d+)*)( T\d+-\d+ ([A-Z0-9]+|0x[0-9A-F]{2}))?$` +
 	`|^20078-2 (REQ_\d\d_\d\d_\d\d|\d+(\.\d+)*)$` +
 	`|^VISS(v3|gen2) (T?\d+(\.\d+)*|[A-D](\.\d+)*)( [A-Za-z0-9][A-Za-z0-9_.-]*)+$`)
 

@@ -55,6 +55,8 @@ type Profile struct {
 	Spec spec.Options `yaml:"spec"`
 	// ExVe is the ISO 20078-2 part (profile_exve.go).
 	ExVe ExVeConfig `yaml:"exve"`
+	// MQTT is the DUT's MQTT side (7.2.5); see MQTTProfile (run_mqtt.go).
+	MQTT MQTTProfile `yaml:"mqtt"`
 
 	lines map[string]int // field path -> line in the source
 }
@@ -371,6 +373,9 @@ func (p *Profile) validate() error {
 		return bad("spec", "%v", err)
 	}
 	if err := p.validateVISS(bad); err != nil {
+		return err
+	}
+	if err := p.validateMQTT(bad); err != nil {
 		return err
 	}
 	return p.validateBench(bad)

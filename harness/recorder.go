@@ -315,6 +315,9 @@ func (a Attempt) Request() string {
 		}
 		return s
 	case center.ProtoMQTT:
+		if a.Header.Get(center.MQTTDirection) == center.MQTTOutbound {
+			return strings.TrimSpace("MQTT " + a.Method + " to the client " + a.Path)
+		}
 		return strings.TrimSpace("MQTT " + a.Method + " " + a.Path)
 	case center.ProtoTLS:
 		return "TLS handshake"

@@ -79,6 +79,9 @@ type Run struct {
 	VISS VISSRun
 	// vissOn says whether a simulated vehicle runs VISS servers.
 	vissOn bool
+	// MQTT is the MQTT side of the run (run_mqtt.go); nil unless the suite
+	// uploads over MQTT.
+	MQTT *MQTTRun
 
 	mu sync.Mutex
 	// silent: nothing is broadcast until the first Ignition (WithSilentBus).
@@ -190,6 +193,9 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		if err := r.prepareVISS(); err != nil {
 			return err
 		}
+	}
+	if err := r.startMQTT(); err != nil {
+		return err
 	}
 	busCfg, err := r.prepareHost(o)
 	if err != nil {
@@ -341,6 +347,7 @@ func (r *Run) Stop() error {
 		errs = append(errs, err)
 	}
 	r.stopEvidence()
+	r.stopMQTT()
 	if r.Bus != nil {
 		_ = r.Bus.Close()
 	}

@@ -383,6 +383,14 @@ func focusOf(names []string) string {
 	return strings.Join(quoted, "|")
 }
 
+// RunChild runs this test binary's Ginkgo suite (TestConformance) again
+// as a child process with extra environment (e.g. ICOC_PROFILE=...) and
+// Ginkgo flags, and returns the report it wrote; a suite uses it to run
+// its own specs against an outside DUT it started (mosquitto).
+func RunChild(t *testing.T, env []string, args ...string) (types.Report, error) {
+	return runChild(t, env, args...)
+}
+
 // runChild runs this test binary's Ginkgo suite again with extra env and
 // flags and returns the report it wrote.
 func runChild(t *testing.T, env []string, args ...string) (types.Report, error) {

@@ -332,7 +332,7 @@ func TestRegister(t *testing.T) {
 	// every Options field is named by some entry
 	for _, f := range []string{"VehicleIDLength", "VehicleIDHeader", "SessionCookieName", "MQTTTopicStyle", "ServerAuthRowIRetries",
 		"AllowChaCha20", "OCSPStapling", "HTTPRetry", "GRPCRetry", "HTTP2Port", "HTTPResponseTimeoutS", "MQTTUnsubackTimeoutS",
-		"TimeoutBackoffFactor", "TimeoutBackoffCapS", "GzipThresholdBytes", "RequestIDInvalidLength", "Triggers"} {
+		"TimeoutBackoffFactor", "TimeoutBackoffCapS", "GzipThresholdBytes", "RequestIDInvalidLength", "Triggers", "MQTTSessionRetryRule"} {
 		if !strings.Contains(text, "Options."+f+"`") {
 			t.Errorf("Options.%s is named by no register entry", f)
 		}

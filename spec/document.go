@@ -51,13 +51,15 @@ type Document struct {
 	MQTTAckTimeouts   []AckTimeout      `json:"mqtt_ack_timeouts"`
 	MQTTTopics        MQTTTopics        `json:"mqtt_topics"`
 	MQTTRules         []Rule            `json:"mqtt_rules"`
-	MediaTypes        []MediaType       `json:"media_types"`
-	UserAgent         UserAgentRules    `json:"user_agent"`
-	Ports             []Port            `json:"ports"`
-	DataFormat        DataFormat        `json:"data_format"`
-	FileName          FileNameRules     `json:"file_name"`
-	VehicleID         VehicleIDRule     `json:"vehicle_id"`
-	Interpretations   []Interpretation  `json:"interpretations"`
+	// MQTTPayloadFormats are the Payload Format Indicator values of 7.2.5.3.
+	MQTTPayloadFormats []PayloadFormat  `json:"mqtt_payload_formats"`
+	MediaTypes         []MediaType      `json:"media_types"`
+	UserAgent          UserAgentRules   `json:"user_agent"`
+	Ports              []Port           `json:"ports"`
+	DataFormat         DataFormat       `json:"data_format"`
+	FileName           FileNameRules    `json:"file_name"`
+	VehicleID          VehicleIDRule    `json:"vehicle_id"`
+	Interpretations    []Interpretation `json:"interpretations"`
 }
 
 // All returns every table under DefaultOptions (a deep copy).
@@ -101,16 +103,17 @@ func Resolve(o Options) (Document, error) {
 			SizeLimits:        r.GRPC.SizeLimits,
 			Clause:            "7.2.4",
 		},
-		MQTTReason:      r.MQTT.Reason,
-		MQTTAckTimeouts: r.MQTT.AckTimeouts,
-		MQTTTopics:      MQTTTopics{Style: o.MQTTTopicStyle, Forms: r.MQTT.Topics},
-		MQTTRules:       r.MQTT.Rules,
-		MediaTypes:      r.Headers.MediaTypes,
-		UserAgent:       r.Headers.UserAgent,
-		Ports:           r.Config.Ports,
-		DataFormat:      r.Config.DataFormat,
-		FileName:        r.Config.FileName,
-		VehicleID:       r.Config.VehicleID,
+		MQTTReason:         r.MQTT.Reason,
+		MQTTAckTimeouts:    r.MQTT.AckTimeouts,
+		MQTTTopics:         MQTTTopics{Style: o.MQTTTopicStyle, Forms: r.MQTT.Topics},
+		MQTTRules:          r.MQTT.Rules,
+		MQTTPayloadFormats: r.MQTT.PayloadFormats,
+		MediaTypes:         r.Headers.MediaTypes,
+		UserAgent:          r.Headers.UserAgent,
+		Ports:              r.Config.Ports,
+		DataFormat:         r.Config.DataFormat,
+		FileName:           r.Config.FileName,
+		VehicleID:          r.Config.VehicleID,
 	}
 	var err error
 	if d.Interpretations, err = parseRegister(); err != nil {
@@ -307,6 +310,15 @@ func (d Document) check() error {
 	}
 	for _, a := range d.MQTTAckTimeouts {
 		refs(a.Row, a.Interpretations)
+	}
+	for _, f := range d.MQTTPayloadFormats {
+		uniq(fmt.Sprint("pfi ", f.Value))
+		if f.Hex != fmt.Sprintf("0x%02X", f.Value) || f.Clause != "7.2.5.3" {
+			errs = append(errs, fmt.Sprintf("pfi %d: hex/clause", f.Value))
+		}
+	}
+	if _, ok := d.RetryRuleFor(d.Options.MQTTSessionRetryRule); !ok {
+		errs = append(errs, "mqtt_session_retry_rule "+d.Options.MQTTSessionRetryRule+": no such retry rule")
 	}
 	for _, t := range d.MQTTTopics.Forms {
 		uniq("topic " + t.ID)

@@ -50,10 +50,11 @@ type rawData struct {
 		SizeLimits        []GRPCSizeLimit   `yaml:"size_limits"`
 	}
 	MQTT struct {
-		Reason      MQTTReasonTables `yaml:"reason"`
-		AckTimeouts []AckTimeout     `yaml:"ack_timeouts"`
-		Topics      []TopicForm      `yaml:"topics"`
-		Rules       []Rule           `yaml:"rules"`
+		Reason         MQTTReasonTables `yaml:"reason"`
+		AckTimeouts    []AckTimeout     `yaml:"ack_timeouts"`
+		Topics         []TopicForm      `yaml:"topics"`
+		Rules          []Rule           `yaml:"rules"`
+		PayloadFormats []PayloadFormat  `yaml:"payload_formats"`
 	}
 	Headers struct {
 		MediaTypes []MediaType    `yaml:"media_types"`

@@ -249,3 +249,84 @@ func PushAckTopic(responseTopic, vehicleID, application string) (string, error) 
 	}
 	return MQTTPublishTopic(vehicleID, application, V2C)
 }
+
+// PayloadFormat is one Payload Format Indicator value of 7.2.5.3.
+// Invariant: Hex is "0x%02X" of Value; Value is 0 (bytes) or 1 (UTF-8).
+type PayloadFormat struct {
+	Value   int    `yaml:"value" json:"value"`
+	Hex     string `yaml:"hex" json:"hex"`
+	Meaning string `yaml:"meaning" json:"meaning"`
+	Clause  string `yaml:"clause" json:"clause"`
+	Row     string `yaml:"row" json:"row"`
+}
+
+// MQTTPayloadFormats returns the Payload Format Indicator values of 7.2.5.3.
+func MQTTPayloadFormats() []PayloadFormat { return cloneRows(defaultDoc.MQTTPayloadFormats) }
+
+// ErrPayloadFormat is wrapped by CheckPublishFormat for a PUBLISH whose
+// Payload Format Indicator or Content Type breaks 7.2.5.3.
+var ErrPayloadFormat = errors.New("7.2.5.3 PUBLISH format")
+
+// CheckPublishFormat checks the 7.2.5.3 properties of one PUBLISH: a
+// Payload Format Indicator (pfi nil when absent) of 0 or 1, a payload that
+// is valid UTF-8 when it is 1 (RFC 3629), and a Content Type (empty when
+// absent) that is one of the media types, compared case-insensitively
+// (RFC 6838). It returns nil iff all hold.
+func (d Document) CheckPublishFormat(pfi *byte, contentType string, payload []byte) error {
+	var errs []error
+	switch {
+	case pfi == nil:
+		errs = append(errs, fmt.Errorf("%w: no Payload Format Indicator", ErrPayloadFormat))
+	case *pfi > 1:
+		errs = append(errs, fmt.Errorf("%w: Payload Format Indicator %d is neither 0 (bytes) nor 1 (UTF-8)", ErrPayloadFormat, *pfi))
+	case *pfi == 1 && !utf8.Valid(payload):
+		errs = append(errs, fmt.Errorf("%w: Payload Format Indicator 1 (UTF-8) on a payload that is not valid UTF-8", ErrPayloadFormat))
+	}
+	if contentType == "" {
+		errs = append(errs, fmt.Errorf("%w: no Content Type", ErrPayloadFormat))
+	} else if !IsMediaType(contentType) {
+		errs = append(errs, fmt.Errorf("%w: Content Type %q is none of %s", ErrPayloadFormat, contentType, strings.Join(d.mediaTypeNames(), ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckPublishFormat is Document.CheckPublishFormat under DefaultOptions.
+func CheckPublishFormat(pfi *byte, contentType string, payload []byte) error {
+	return defaultDoc.CheckPublishFormat(pfi, contentType, payload)
+}
+
+func (d Document) mediaTypeNames() []string {
+	out := make([]string, len(d.MediaTypes))
+	for i, m := range d.MediaTypes {
+		out[i] = m.MediaType
+	}
+	return out
+}
+
+// MQTTSessionRetryRule is the retry rule of CONNECT, SUBSCRIBE and
+// UNSUBSCRIBE after a Retry-Yes reason code (Options.MQTTSessionRetryRule,
+// register I-140). Invariant: it is an applicable Table 7-25 upload rule.
+func (d Document) MQTTSessionRetryRule() RetryRule {
+	r, _ := d.RetryRuleFor(d.Options.MQTTSessionRetryRule)
+	return r
+}
+
+// MQTTSessionRetryRule is Document.MQTTSessionRetryRule under DefaultOptions.
+func MQTTSessionRetryRule() RetryRule { return defaultDoc.MQTTSessionRetryRule() }
+
+// MQTTUploadRetryRule is the Table 7-25 rule of a data upload over MQTT:
+// real-time required or not.
+func (d Document) MQTTUploadRetryRule(realTime bool) RetryRule {
+	id := "mqtt-upload-non-realtime"
+	if realTime {
+		id = "mqtt-upload-realtime"
+	}
+	r, _ := d.RetryRuleFor(id)
+	return r
+}
+
+// MQTTUploadRetryRule is Document.MQTTUploadRetryRule under DefaultOptions.
+func MQTTUploadRetryRule(realTime bool) RetryRule { return defaultDoc.MQTTUploadRetryRule(realTime) }
+
+// MQTTAckTimeout is Document.MQTTAckTimeout under DefaultOptions.
+func MQTTAckTimeout(packet string) (time.Duration, bool) { return defaultDoc.MQTTAckTimeout(packet) }

@@ -42,6 +42,11 @@ type Options struct {
 	HTTPResponseTimeoutS float64 `yaml:"http_response_timeout_s" json:"http_response_timeout_s"`
 	// MQTTUnsubackTimeoutS is the UNSUBACK wait, absent from 7.2.5.5 (I-015); default 30.
 	MQTTUnsubackTimeoutS float64 `yaml:"mqtt_unsuback_timeout_s" json:"mqtt_unsuback_timeout_s"`
+	// MQTTSessionRetryRule is the retry rule (an ID of RetryRules) by which
+	// CONNECT, SUBSCRIBE and UNSUBSCRIBE are retried after a Retry-Yes code
+	// of Tables 7-21, 7-23 and 7-24, which Table 7-25 does not cover
+	// (I-140); default "mqtt-upload-realtime".
+	MQTTSessionRetryRule string `yaml:"mqtt_session_retry_rule" json:"mqtt_session_retry_rule"`
 	// TimeoutBackoffFactor and TimeoutBackoffCapS extend the retransmission
 	// interval after timeouts (I-016); default 2 and 600.
 	TimeoutBackoffFactor float64 `yaml:"timeout_backoff_factor" json:"timeout_backoff_factor"`
@@ -69,6 +74,7 @@ func DefaultOptions() Options {
 		HTTP2Port:              443,
 		HTTPResponseTimeoutS:   60,
 		MQTTUnsubackTimeoutS:   30,
+		MQTTSessionRetryRule:   "mqtt-upload-realtime",
 		TimeoutBackoffFactor:   2,
 		TimeoutBackoffCapS:     600,
 		GzipThresholdBytes:     GzipThreshold,
@@ -99,6 +105,8 @@ func (o Options) Validate() error {
 		return bad("http_response_timeout_s", o.HTTPResponseTimeoutS, "must be > 0")
 	case !(o.MQTTUnsubackTimeoutS > 0):
 		return bad("mqtt_unsuback_timeout_s", o.MQTTUnsubackTimeoutS, "must be > 0")
+	case !strings.HasPrefix(o.MQTTSessionRetryRule, "mqtt-upload-"):
+		return bad("mqtt_session_retry_rule", o.MQTTSessionRetryRule, `must name a Table 7-25 upload rule ("mqtt-upload-realtime" or "mqtt-upload-non-realtime")`)
 	case !(o.TimeoutBackoffFactor >= 1):
 		return bad("timeout_backoff_factor", o.TimeoutBackoffFactor, "must be >= 1")
 	case !(o.TimeoutBackoffCapS >= 0):

@@ -843,3 +843,87 @@ func TestSeedCheckersCatchMutations(t *testing.T) {
 	cs[1].Priority = 2
 	mustFail("cipher priority", checkCiphers(s, cs))
 }
+
+// ---- 7.2.5.3 Payload Format Indicator, 7.2.5.2 topic forms ----
+
+var pfiRe = regexp.MustCompile(`^\s*-?\s*>?\s*(\d+) \((0x[0-9A-F]{2})\) (.+?)\s*$`)
+
+// checkPayloadFormats compares the 7.2.5.3 Payload Format Indicator lines
+// ("> 0 (0x00) Byte") with the data.
+func checkPayloadFormats(s *seed, rows []PayloadFormat) (problems []string) {
+	reg, err := s.region(`^#* *7\.2\.5\.3\. Header Definition`, `^- Content Type`)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var got []PayloadFormat
+	for _, l := range reg {
+		if m := pfiRe.FindStringSubmatch(l); m != nil {
+			v, _ := strconv.Atoi(m[1])
+			got = append(got, PayloadFormat{Value: v, Hex: m[2], Meaning: m[3], Clause: "7.2.5.3", Row: "7.2.5.3 pfi-" + m[1]})
+		}
+	}
+	if !slices.Equal(got, rows) {
+		problems = append(problems, fmt.Sprintf("7.2.5.3 Payload Format Indicator: data %v, seed %v", rows, got))
+	}
+	return problems
+}
+
+// checkTopicForms compares the 7.2.5.2 topic forms of the data with the
+// seed's "Topic= <Vehicle identifier>/<Application Name>/<Direction*>"
+// lines and its list of directions.
+func checkTopicForms(s *seed, forms []TopicForm) (problems []string) {
+	reg, err := s.region(`^#* *7\.2\.5\.2\. Message Format`, `Figure 7-15 Message format in MQTT`)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	norm := strings.NewReplacer("Vehicle identifier ", "vehicle id", "Vehicle identifier", "vehicle id", "Application Name", "application", "Direction*", "direction", `Direction\*`, "direction")
+	var seedForms []string
+	var dirs []string
+	for _, l := range reg {
+		if _, f, ok := strings.Cut(l, "Topic= "); ok {
+			seedForms = append(seedForms, norm.Replace(strings.TrimSpace(f)))
+		}
+		for _, m := range regexp.MustCompile(`\b(C2V|V2C) \(`).FindAllStringSubmatch(l, -1) {
+			dirs = append(dirs, m[1])
+		}
+	}
+	var data []string
+	for _, f := range forms {
+		if f.Clause == "7.2.5.2" && strings.HasPrefix(f.Form, "<vehicle id>") {
+			data = append(data, f.Form)
+			if f.ID == "publish" && !slices.Equal(f.Directions, dirs) {
+				problems = append(problems, fmt.Sprintf("7.2.5.2 directions: data %v, seed %v", f.Directions, dirs))
+			}
+		}
+	}
+	if !slices.Equal(data, seedForms) {
+		problems = append(problems, fmt.Sprintf("7.2.5.2 topic forms: data %v, seed %v", data, seedForms))
+	}
+	return problems
+}
+
+func TestSeedMQTTPayloadFormatAndTopics(t *testing.T) {
+	s := loadSeed(t)
+	report(t, checkPayloadFormats(s, MQTTPayloadFormats()))
+	report(t, checkTopicForms(s, All().MQTTTopics.Forms))
+
+	// The checkers catch a transcription error.
+	pf := MQTTPayloadFormats()
+	pf[1].Meaning = "UTF-16"
+	if len(checkPayloadFormats(s, pf)) == 0 {
+		t.Error("PFI check did not catch a changed meaning")
+	}
+	if len(checkPayloadFormats(s, MQTTPayloadFormats()[:1])) == 0 {
+		t.Error("PFI check did not catch a missing value")
+	}
+	forms := All().MQTTTopics.Forms
+	forms[1].Form = "<application>/<vehicle id>/<direction>"
+	if len(checkTopicForms(s, forms)) == 0 {
+		t.Error("topic check did not catch a swapped form")
+	}
+	forms = All().MQTTTopics.Forms
+	forms[1].Directions = []string{"V2C", "C2V"}
+	if len(checkTopicForms(s, forms)) == 0 {
+		t.Error("topic check did not catch swapped directions")
+	}
+}

@@ -54,6 +54,9 @@ type options struct {
 	VehicleIDLength  int           `yaml:"vehicle_id_length"`
 	ExVeAddr         string        `yaml:"exve_addr"`
 	ExVeDemoFleet    int           `yaml:"exve_demo_fleet"`
+	MQTTAddr         string        `yaml:"mqtt_addr"`
+	MQTTOTP          bool          `yaml:"mqtt_otp"`
+	Quiet            bool          `yaml:"quiet"`
 }
 
 func defaults() options {
@@ -61,6 +64,7 @@ func defaults() options {
 		Addr: "127.0.0.1:8443", GRPCAddr: "127.0.0.1:9080", PKI: "fixtures/pki", ClientRevocation: "ocsp", Responder: "127.0.0.1:0",
 		SessionLifetime: 12 * time.Hour, ClientTimeout: time.Second, TimeScale: 1, VehicleIDLength: 17,
 		ExVeDemoFleet: 24,
+		MQTTAddr:      "127.0.0.1:8883",
 	}
 }
 
@@ -123,6 +127,9 @@ func run(args []string) error {
 	fs.IntVar(&o.VehicleIDLength, "vehicle-id-length", o.VehicleIDLength, "length of the vehicle_id header (17 for a VIN; see spec/INTERPRETATIONS.md)")
 	fs.StringVar(&o.ExVeAddr, "exve-addr", o.ExVeAddr, "listen address of the ISO 20078-2 ExVe offering party, e.g. 127.0.0.1:9443; empty: none")
 	fs.IntVar(&o.ExVeDemoFleet, "exve-demo-fleet", o.ExVeDemoFleet, "demo vehicles the ExVe offering party puts into the store")
+	fs.StringVar(&o.MQTTAddr, "mqtt-addr", o.MQTTAddr, "listen address of the MQTT v5 broker (7.2.5; Appendix 2: 8883 on a bench); off: none")
+	fs.BoolVar(&o.MQTTOTP, "mqtt-otp", o.MQTTOTP, "require at MQTT CONNECT username = VIN and a one-time password from GET /otp (7.2.5.7)")
+	fs.BoolVar(&o.Quiet, "quiet", o.Quiet, "log no line per handshake and exchange (load tests)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -222,9 +229,20 @@ func start(o options, logf func(string, ...any)) (*center.Server, *center.Revoca
 	if err != nil {
 		return nil, nil, err
 	}
-	s.AddHook(&logHook{logf: logf})
+	if !o.Quiet {
+		s.AddHook(&logHook{logf: logf})
+	}
 	if err := s.Start(); err != nil {
 		return nil, nil, err
+	}
+	if o.MQTTAddr != "" && o.MQTTAddr != "off" {
+		mc := cfg.MQTT
+		mc.Addr, mc.OTP = o.MQTTAddr, o.MQTTOTP
+		b, err := s.StartMQTT(mc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-mqtt-addr: %w", err)
+		}
+		logf("center: MQTT v5 broker on %s (one-time password %v)", b.Addr(), o.MQTTOTP)
 	}
 	certs := o.Cert
 	if o.AltCert != "" {
@@ -332,6 +350,10 @@ func (h *logHook) OnHandshake(i center.HandshakeInfo) {
 func (h *logHook) OnAnswer(x *center.Exchange, a center.Answer, _ time.Time) {
 	if x.Protocol == center.ProtoGRPC {
 		h.logf("conn %d: gRPC %s (%d message(s), %d bytes) -> HTTP %d, grpc-status %d, status %d by %s", x.Conn.ID, x.Path, len(x.Messages), x.RawBodyLen, a.Status, a.Code, a.AppStatus, a.By)
+		return
+	}
+	if x.Protocol == center.ProtoMQTT {
+		h.logf("conn %d: MQTT %s %s %s (%d bytes) -> 0x%02X by %s", x.Conn.ID, x.Header.Get(center.MQTTDirection), x.Method, x.Path, len(x.Body), a.Code, a.By)
 		return
 	}
 	h.logf("conn %d: %s %s (%d bytes) -> %d by %s", x.Conn.ID, x.Method, x.Path, len(x.Body), a.Status, a.By)

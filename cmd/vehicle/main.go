@@ -75,6 +75,12 @@ func main() {
 	flag.StringVar(&cfg.GRPCTarget, "grpc", cfg.GRPCTarget, "the center's gRPC port, host:port (default: the center URL's host, port 9080)")
 	flag.StringVar(&cfg.GRPCAddr, "grpc-addr", cfg.GRPCAddr, "address to dial instead of the gRPC port's (host:port)")
 	flag.StringVar(&cfg.Uplink, "uplink", cfg.Uplink, "protocol of uploads, API calls and downloads: "+strings.Join(vehicle.UplinkNames(), ", "))
+	flag.StringVar(&cfg.MQTT.Broker, "mqtt-broker", cfg.MQTT.Broker, "MQTT broker host:port for -uplink mqtt; its host is the TLS server name (default: the center's host, port 8883)")
+	flag.StringVar(&cfg.MQTT.BrokerAddr, "mqtt-addr", cfg.MQTT.BrokerAddr, "address to dial instead of the broker's host (host:port)")
+	flag.BoolVar(&cfg.MQTT.OTP, "mqtt-otp", cfg.MQTT.OTP, "fetch a one-time password (GET /otp on the center) before each MQTT CONNECT (7.2.5.7)")
+	flag.StringVar(&cfg.MQTT.Application, "mqtt-app", cfg.MQTT.Application, "<Application Name> of CAN data uploads over MQTT (topic <VIN>/<app>/V2C)")
+	flag.StringVar(&cfg.MQTT.PushApplication, "mqtt-push-app", cfg.MQTT.PushApplication, "<Application Name> of pushes over MQTT (topic <VIN>/<app>/C2V)")
+	keepAlive := flag.Uint("mqtt-keep-alive", uint(cfg.MQTT.KeepAlive), "MQTT Keep Alive, seconds")
 	flag.Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "wall seconds per spec second (1: real time)")
 	vissV3 := flag.String("viss-v3", "", "listen address (host:port) of a VISS v3 server (wss and https; e.g. 127.0.0.1:6443)")
 	vissRevision := flag.String("viss-revision", "rc0", "revision of the VISS v3 server: rc0 (seed 002) or published (v3.0 as published)")
@@ -93,6 +99,7 @@ func main() {
 	if cfg.RootCAFile == "" {
 		cfg.RootCAFile = filepath.Join(*pkiDir, "root.crt.pem")
 	}
+	cfg.MQTT.KeepAlive = uint16(*keepAlive)
 	if cfg.Revocation.Resolver == "" {
 		cfg.Revocation.Resolver = cfg.Resolver
 	}

@@ -81,6 +81,9 @@ func (s *Server) handle(pattern string, f apiFunc) {
 // take 415, any other breach (a missing or malformed vehicle_id, ...) 400;
 // each with an ERROR Result that says what is wrong.
 func (s *Server) api(x *Exchange, r *http.Request) Answer {
+	if x.Path == OTPPath {
+		return s.otp(x) // 7.2.5.7, not an OpenAPI document's path
+	}
 	rt, err := openapi.Find(r)
 	switch {
 	case err != nil && s.apiQuirks.Has("catch-all-path"):

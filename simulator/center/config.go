@@ -44,6 +44,9 @@ type Config struct {
 	// TLS is the rest of the 7.1.1 policy: stapling, session lifetime,
 	// client revocation (see TLSPolicy).
 	TLS TLSPolicy `yaml:"tls"`
+	// MQTT configures the MQTT v5 broker (7.2.5); Server.StartMQTT
+	// starts it.
+	MQTT MQTTConfig `yaml:"mqtt"`
 	// Quirks break one clause each (self-test only); see KnownQuirks.
 	Quirks []string `yaml:"quirks"`
 	// HandshakeTimeout bounds one TLS handshake (wall time).
@@ -72,6 +75,7 @@ func NewDefaultConfig() Config {
 		TLS:              DefaultTLSPolicy(),
 		HandshakeTimeout: 10 * time.Second,
 		MaxBodyBytes:     64 << 20,
+		MQTT:             DefaultMQTTConfig(),
 	}
 }
 

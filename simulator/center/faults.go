@@ -43,6 +43,15 @@ type Fault struct {
 	Stall time.Duration
 	// Drop closes the connection without an answer.
 	Drop bool
+	// Withhold sends no answer at all and keeps the connection open, so
+	// that the DUT's own wait decides (the 30 s ACK waits of 7.2.5.5: an
+	// MQTT CONNACK, PUBACK, SUBACK or UNSUBACK never comes). Over HTTP it
+	// holds the request until the client goes away.
+	Withhold bool
+	// Disconnect answers with the protocol's own close carrying Code: an
+	// MQTT DISCONNECT with reason code Code (and Message as its Reason
+	// String), then the connection is closed.
+	Disconnect bool
 	// PathPrefix, when set, limits the step to exchanges whose path has it
 	// (HTTP path, gRPC full method such as /CanService/SendCans, MQTT topic).
 	PathPrefix string
@@ -86,6 +95,12 @@ func (f Fault) String() string {
 		return fmt.Sprintf("RST_STREAM x%d", f.Times)
 	case f.AppStatus != 0:
 		return fmt.Sprintf("application status %d (retry_after_sec %d) x%d", f.AppStatus, f.RetryAfterSec, f.Times)
+	case f.Withhold:
+		return fmt.Sprintf("withhold the answer x%d", f.Times)
+	case f.Disconnect:
+		return fmt.Sprintf("%s disconnect with code 0x%02X x%d", f.Protocol, f.Code, f.Times)
+	case f.Stall > 0 && f.Protocol.Or() != ProtoHTTP:
+		return fmt.Sprintf("stall %v then %s code %d x%d", f.Stall, f.Protocol, f.Code, f.Times)
 	case f.Stall > 0:
 		return fmt.Sprintf("stall %v then %d x%d", f.Stall, f.Status, f.Times)
 	case f.Protocol.Or() != ProtoHTTP:
@@ -175,6 +190,7 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 		a := resultAnswer(status, fmt.Sprintf("fault plan: %s", f))
 		a.Code, a.Message = f.Code, f.Message
 		a.Stall = f.Stall
+		a.Withhold, a.Disconnect = f.Withhold, f.Disconnect
 		a.Reason = f.Reason
 		for k, vs := range f.Header {
 			for _, v := range vs {

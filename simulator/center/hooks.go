@@ -192,6 +192,11 @@ type Answer struct {
 	// answer, so the client must open a new connection for the next one.
 	Reset  bool
 	GoAway bool
+	// Withhold sends no answer and keeps the connection (Fault.Withhold).
+	Withhold bool
+	// Disconnect closes with the protocol's own close carrying Code
+	// (Fault.Disconnect: an MQTT DISCONNECT).
+	Disconnect bool
 	// By names the hook or API that produced the answer.
 	By string
 }

@@ -41,6 +41,8 @@ type Server struct {
 	mu     sync.RWMutex
 	hooks  []Hook
 	mounts []*mount
+	mqtt   *Broker  // the MQTT broker (7_2_5_mqtt.go), guarded by mu; nil until StartMQTT
+	otps   otpStore // the one-time passwords of 7.2.5.7 (7_2_5_7_otp.go)
 
 	alpn atomic.Pointer[[]string]
 	// noTickets: no session ticket issued or accepted (SetSessionTickets).
@@ -231,6 +233,9 @@ func (s *Server) Close() error {
 	}
 	s.closeGRPC()
 	s.closeMounts()
+	if b := s.MQTT(); b != nil {
+		b.close()
+	}
 	if s.http == nil {
 		return nil
 	}
@@ -321,6 +326,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc Service) {
 }
 
 func (s *Server) write(w http.ResponseWriter, r *http.Request, x *Exchange, a Answer) {
+	if a.Withhold && a.Stall <= 0 {
+		a.Stall = 24 * time.Hour // until the client goes away
+	}
 	if a.Stall > 0 {
 		t := time.NewTimer(a.Stall)
 		select {

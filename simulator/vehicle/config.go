@@ -69,6 +69,8 @@ type Config struct {
 	// GRPCAddr, when set, is dialled instead of GRPCTarget (as CenterAddr
 	// for the HTTPS port).
 	GRPCAddr string `yaml:"grpc_addr"`
+	// MQTT is the vehicle's side of 7.2.5, used when Uplink is "mqtt".
+	MQTT MQTTConfig `yaml:"mqtt"`
 	// VehicleIDHeader is the custom header carrying the VIN.
 	VehicleIDHeader string `yaml:"vehicle_id_header"`
 	// WildcardServerNames lets a wildcard DNS SAN (*.icoc.test) match the
@@ -107,6 +109,7 @@ func NewDefaultConfig() Config {
 		HTTP2:           true,
 		VISS:            viss.NewDefaultConfig(),
 		Uplink:          UplinkHTTP,
+		MQTT:            DefaultMQTTConfig(),
 	}
 }
 
@@ -161,6 +164,16 @@ func (c Config) Validate() error {
 	}
 	if _, ok := uplinks[c.Uplink]; !ok {
 		errs = append(errs, fmt.Errorf("uplink %q: want one of %v", c.Uplink, UplinkNames()))
+	}
+	if c.MQTT.Broker != "" {
+		if _, _, err := net.SplitHostPort(c.MQTT.Broker); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt.broker %q: %v (want host:port)", c.MQTT.Broker, err))
+		}
+	}
+	if c.MQTT.BrokerAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MQTT.BrokerAddr); err != nil {
+			errs = append(errs, fmt.Errorf("mqtt.broker_addr %q: %v (want host:port)", c.MQTT.BrokerAddr, err))
+		}
 	}
 	if c.TimeScale <= 0 {
 		errs = append(errs, fmt.Errorf("time_scale %v: must be positive", c.TimeScale))

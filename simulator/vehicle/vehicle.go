@@ -65,6 +65,7 @@ type Vehicle struct {
 
 	http   *session
 	grpc   *grpcSession // the gRPC channel (7_2_4_grpc.go)
+	mqtt   *mqttSession // the MQTT uplink's session (7_2_5_mqtt.go); nil for other uplinks
 	pushes pushLog
 	// downloads are the files downloaded over gRPC (7_2_4_4_calls.go).
 	downloads downloadLog
@@ -112,6 +113,7 @@ func New(cfg Config) (*Vehicle, error) {
 		}
 	}
 	v.grpc = &grpcSession{v: v}
+	v.mqtt = newMQTTSession(v)
 	return v, nil
 }
 
@@ -158,6 +160,13 @@ func (v *Vehicle) Run(ctx context.Context) error {
 		defer v.wg.Done()
 		v.dataUploader(ctx)
 	}()
+	for _, run := range runners {
+		v.wg.Add(1)
+		go func() {
+			defer v.wg.Done()
+			run(v, ctx)
+		}()
+	}
 	v.logf("vehicle: listening on %s (quirks: %s)", conn.Config(), v.quirks.Names())
 	close(v.ready)
 	for conn.Receive() {
@@ -203,6 +212,22 @@ func (v *Vehicle) VIN() string {
 }
 
 var powerLossHooks []func(*Vehicle)
+
+// runners run beside the vehicle's own loops for as long as Run does (an
+// uplink's session keeper); a file adds one with registerRunner from an
+// init function. Each returns when ctx ends.
+var runners []func(v *Vehicle, ctx context.Context)
+
+func registerRunner(f func(v *Vehicle, ctx context.Context)) { runners = append(runners, f) }
+
+// ignitionHooks run after every change of the ignition state (from, to),
+// outside the vehicle's lock; a file adds one with registerIgnitionHook
+// from an init function.
+var ignitionHooks []func(v *Vehicle, from, to bench.Ignition)
+
+func registerIgnitionHook(f func(v *Vehicle, from, to bench.Ignition)) {
+	ignitionHooks = append(ignitionHooks, f)
+}
 
 // registerPowerLossHook adds a hook that runs for every vehicle at +B OFF
 // (7.1.1.5: CRL/OCSP caches are discarded "only when +B is turned OFF");
@@ -328,6 +353,9 @@ func (v *Vehicle) setIgnition(i bench.Ignition, at time.Time) {
 	v.mu.Unlock()
 	for _, h := range powerLossHooks {
 		h(v)
+	}
+	for _, h := range ignitionHooks {
+		h(v, prev, i)
 	}
 	if igOff {
 		// Appendix 1 §2 trigger identifier f: the upload IG-OFF launched.
