@@ -31,6 +31,24 @@ func (c Clock) Wall(spec time.Duration) time.Duration {
 	return time.Duration(float64(spec) * c.Scale)
 }
 
+// PatienceSlack is the wall time Patience adds on a scaled clock.
+const PatienceSlack = 2 * time.Second
+
+// Patience is the wall time to wait for something the DUT must do whose
+// timing is not what a spec judges (the first upload after a CAN trigger,
+// an answer the rule does not time, an open push stream): the spec
+// duration on the clock, plus PatienceSlack on a scaled clock, where a
+// loaded harness PC can delay the simulators by more than the whole
+// window (20 s of spec time are 400 ms of wall time at scale 0.02). A
+// wait for what must not happen, or a judged interval, uses Wall.
+func (c Clock) Patience(spec time.Duration) time.Duration {
+	w := c.Wall(spec)
+	if c.Scale < 1 {
+		w += PatienceSlack
+	}
+	return w
+}
+
 // Spec converts a wall duration into spec time.
 func (c Clock) Spec(wall time.Duration) time.Duration {
 	return time.Duration(float64(wall) / c.Scale)

@@ -53,3 +53,16 @@ func TestToleranceWallJitter(t *testing.T) {
 		t.Errorf("real clock: Allowed(3s) = %v, want 620ms", got)
 	}
 }
+
+// Patience adds slack only on a scaled clock: a real DUT's waits are
+// spec time as written.
+func TestClockPatience(t *testing.T) {
+	real := Clock{Mode: "real", Scale: 1}
+	if got := real.Patience(20 * time.Second); got != 20*time.Second {
+		t.Errorf("real clock: Patience(20s) = %v, want 20s", got)
+	}
+	scaled := Clock{Mode: "scaled", Scale: 0.02}
+	if got := scaled.Patience(20 * time.Second); got != 400*time.Millisecond+PatienceSlack {
+		t.Errorf("scaled clock: Patience(20s) = %v, want 400ms + %v", got, PatienceSlack)
+	}
+}

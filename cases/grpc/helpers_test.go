@@ -51,7 +51,7 @@ func fail(req harness.Requirement, expected, actual string, args ...any) {
 // returns them; it fails with the timeline when they do not come.
 func waitCalls(req harness.Requirement, keep func(harness.Attempt) bool, n int, within time.Duration, what string) []harness.Attempt {
 	GinkgoHelper()
-	deadline := time.Now().Add(run.Clock.Wall(within))
+	deadline := time.Now().Add(run.Clock.Patience(within))
 	for {
 		got := run.Recorder.Attempts(keep)
 		if len(got) >= n {
@@ -67,7 +67,7 @@ func waitCalls(req harness.Requirement, keep func(harness.Attempt) bool, n int, 
 // waitAnswered waits until every call keep selects has been answered.
 func waitAnswered(req harness.Requirement, keep func(harness.Attempt) bool, within time.Duration) []harness.Attempt {
 	GinkgoHelper()
-	deadline := time.Now().Add(run.Clock.Wall(within))
+	deadline := time.Now().Add(run.Clock.Patience(within))
 	for {
 		got := run.Recorder.Attempts(keep)
 		done := true
@@ -125,7 +125,7 @@ func requireVehicle(caps ...string) {
 // waiting for it up to 30 s (spec time).
 func openPush(req harness.Requirement) harness.Attempt {
 	GinkgoHelper()
-	deadline := time.Now().Add(run.Clock.Wall(30 * time.Second))
+	deadline := time.Now().Add(run.Clock.Patience(30 * time.Second))
 	for {
 		got := run.Recorder.Attempts(onPath(time.Time{}, pushPath))
 		if len(got) > 0 && got[len(got)-1].AnsweredAt.IsZero() && run.Center.GRPCPushConnected(run.Profile.DUT.VIN) {

@@ -55,7 +55,7 @@ func (s *suite) awaitFirst(req harness.Requirement, st stimulus, within time.Dur
 // returns them; see awaitFirst for the failure.
 func (s *suite) awaitAttempts(req harness.Requirement, st stimulus, n int, within time.Duration) []harness.Attempt {
 	run := s.r()
-	deadline := time.Now().Add(run.Clock.Wall(within))
+	deadline := time.Now().Add(run.Clock.Patience(within))
 	for {
 		got := st.attempts(run)
 		if len(got) >= n {
@@ -96,7 +96,7 @@ func arrivedSince(r *harness.Run, t time.Time, keep func(harness.Attempt) bool) 
 // stimulus has been answered by the center and returns it.
 func (s *suite) awaitAnswered(req harness.Requirement, st stimulus, i int, within time.Duration) harness.Attempt {
 	run := s.r()
-	deadline := time.Now().Add(run.Clock.Wall(within))
+	deadline := time.Now().Add(run.Clock.Patience(within))
 	s.awaitAttempts(req, st, i+1, within)
 	for {
 		got := st.attempts(run)

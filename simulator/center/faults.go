@@ -181,7 +181,8 @@ func (p *FaultPlan) OnRequest(x *Exchange) Answer {
 			// Another protocol's frontend builds its own answer from the
 			// step: no HTTP Result body.
 			return Answer{Status: f.Status, Code: f.Code, Message: f.Message, Header: f.Header.Clone(), Stall: f.Stall,
-				AppStatus: f.AppStatus, RetryAfterSec: f.RetryAfterSec, Reset: f.Reset, GoAway: f.GoAway, By: p.ID()}
+				AppStatus: f.AppStatus, RetryAfterSec: f.RetryAfterSec, Reset: f.Reset, GoAway: f.GoAway,
+				Withhold: f.Withhold, Disconnect: f.Disconnect, Reason: f.Reason, By: p.ID()}
 		}
 		status := f.Status
 		if status == 0 {

@@ -204,7 +204,7 @@ type Answer struct {
 // Decided reports whether a hook's Answer decides the exchange: it has a
 // Status or a Code, drops, or names the hook that made it.
 func (a Answer) Decided() bool {
-	return a.Status != 0 || a.Code != 0 || a.Drop || a.Reset || a.AppStatus != 0 || a.By != ""
+	return a.Status != 0 || a.Code != 0 || a.Drop || a.Reset || a.AppStatus != 0 || a.Withhold || a.Disconnect || a.By != ""
 }
 
 // Hook extends the center at the events it provides. Hooks are called in the
