@@ -95,8 +95,11 @@ var headerCases = []headerCase{
 // the DUT makes: an upload, an API call (and a download for vehicle_id),
 // and the push stream it holds.
 var _ = Describe("7.2.4.3 Header definition and 7.2.4.4 vehicle_id", func() {
+	// within is the wait for the calls, then again for their answers; the
+	// push stream may take pushWithin more.
+	const within = 30 * time.Second
 	for _, c := range headerCases {
-		It(harness.SpecName(c.id, c.text), harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+		It(harness.SpecName(c.id, c.text), harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(2*within+pushWithin), func(ctx SpecContext) {
 			requireVehicle("data-upload", "api-call")
 			req := harness.Requirement{Clause: c.id, Rule: c.rule}
 			t0 := triggerUpload(ctx, true)
@@ -110,8 +113,8 @@ var _ = Describe("7.2.4.3 Header definition and 7.2.4.4 vehicle_id", func() {
 			if c.download {
 				want--
 			}
-			waitCalls(req, onPath(t0, paths...), want, 30*time.Second, fmt.Sprintf("%d calls (%s)", want, strings.Join(paths, ", ")))
-			calls := waitAnswered(req, onPath(t0, paths...), 30*time.Second)
+			waitCalls(req, onPath(t0, paths...), want, within, fmt.Sprintf("%d calls (%s)", want, strings.Join(paths, ", ")))
+			calls := waitAnswered(req, onPath(t0, paths...), within)
 			if run.Profile.Has("push") {
 				calls = append(calls, openPush(req))
 			}

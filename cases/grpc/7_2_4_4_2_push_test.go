@@ -22,7 +22,7 @@ var (
 // the DUT keeping the stream through a notification and obeying a
 // RETRYAFTER status on it (7_2_4_4_retryafter_test.go).
 var _ = Describe("7.2.4.4.2 Push from the center over gRPC", func() {
-	It(pushStreamName, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	It(pushStreamName, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(pushWithin), func(ctx SpecContext) {
 		requireVehicle("push")
 		req := harness.Requirement{Clause: "7.2.4.4.2, Table A2-1, 7.2.4.4 (I-024, I-105)", Rule: "rpc GetPushNotifications(Request) returns (stream Response); Push from the center: Always-on connection"}
 		p := openPush(req)
@@ -31,14 +31,16 @@ var _ = Describe("7.2.4.4.2 Push from the center over gRPC", func() {
 		}
 	})
 
-	It(pushRecvName, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	// watch is how long the stream must stay open after the notification.
+	const watch = 5 * time.Second
+	It(pushRecvName, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(pushWithin+watch), func(ctx SpecContext) {
 		requireVehicle("push")
 		req := harness.Requirement{Clause: "7.2.4.4.2 Table 7-15 (I-105)", Rule: "msg_notification: app_id, sub_id, expires, app_data (less than 2048 bytes); Push from the center: Always-on connection"}
 		p := openPush(req)
 		n := &grpcpb.Response{MsgNotification: &grpcpb.Response_PushNotification{
 			AppId: rand.Uint32N(1000), SubId: rand.Uint32N(1000), Expires: time.Now().Add(time.Hour).UTC().Format(time.RFC3339), AppData: []byte("push payload")}}
 		Expect(run.Center.GRPCPush(ctx, run.Profile.DUT.VIN, n, false)).To(Succeed(), req.String())
-		run.Wait(ctx, 5*time.Second)
+		run.Wait(ctx, watch)
 		all := run.Recorder.Attempts(onPath(p.ReceivedAt, pushPath))
 		if len(all) != 1 || !all[0].AnsweredAt.IsZero() {
 			fail(req, "the push stream that carried the notification still open, no other", "\n%s", harness.Timeline(all, run.Clock))

@@ -22,12 +22,14 @@ var (
 // or /DlService/Download (I-101). 7.2.2.6 (I-025, I-110): "Data download
 // [...] Number of retries N/A".
 var _ = Describe("7.2.4.4.4 Data download over gRPC", func() {
-	It(downloadName, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	// readWithin is how long the 2.5 MB download may take to be read.
+	const readWithin = 60 * time.Second
+	It(downloadName, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(firstCallWithin+readWithin), func(ctx SpecContext) {
 		requireVehicle("data-download")
 		req := harness.Requirement{Clause: "7.2.4.4.4, 7.2.4.1 (I-101, I-106)", Rule: "rpc Download(DIRequest) returns (stream DIResponse); required bytes data: Data (data required for download)"}
 		t0, name := triggerDownload(ctx, 2_500_000)
-		waitCalls(req, onPath(t0, dlPath, dlAlias), 1, 20*time.Second, "a Download call after the CAN request")
-		a := waitAnswered(req, onPath(t0, dlPath, dlAlias), 60*time.Second)[0]
+		waitCalls(req, onPath(t0, dlPath, dlAlias), 1, firstCallWithin, "a Download call after the CAN request")
+		a := waitAnswered(req, onPath(t0, dlPath, dlAlias), readWithin)[0]
 		if a.Abandoned || a.Code != 0 || a.Status != 200 {
 			fail(req, "the download of "+name+" (offered by the harness's center) answered OK and read to its end", "%s", a.Outcome())
 		}
@@ -36,12 +38,16 @@ var _ = Describe("7.2.4.4.4 Data download over gRPC", func() {
 		}
 	})
 
-	It(downloadRetryName, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	// The watch for a wrong retry: two retries of the real-time rule and a
+	// little more (4 s), each interval with its tolerance.
+	realTime, _ := spec.RetryRuleFor("upload-realtime")
+	retryWatched := firstCallWithin + 2*2*realTime.Interval + 4*time.Second
+	It(downloadRetryName, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(retryWatched), func(ctx SpecContext) {
 		requireVehicle("data-download")
 		req := harness.Requirement{Clause: "7.2.2.6 (I-025, I-029, I-110)", Rule: "Data download (Center -> in-Car unit): Number of retries N/A, Retry interval N/A"}
 		run.Faults.Set(center.Fault{Times: -1, Protocol: center.ProtoGRPC, Code: 14, PathPrefix: dlPath}, center.Fault{Times: -1, Protocol: center.ProtoGRPC, Code: 14, PathPrefix: dlAlias})
 		t0, _ := triggerDownload(ctx, 100)
-		first := waitCalls(req, onPath(t0, dlPath, dlAlias), 1, 20*time.Second, "a Download call after the CAN request")[0]
+		first := waitCalls(req, onPath(t0, dlPath, dlAlias), 1, firstCallWithin, "a Download call after the CAN request")[0]
 		// Watch as long as two retries of the real-time rule would take,
 		// and a little more: a wrong retry shows within that.
 		rule, _ := spec.RetryRuleFor("upload-realtime")

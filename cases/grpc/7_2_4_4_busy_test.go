@@ -24,10 +24,10 @@ var busyCases = []appCase{
 // upload [...] Real-time response Required: Number of retries 2, Retry
 // interval 3sec").
 var _ = Describe("BUSY (Tables 7-14, 7-17)", func() {
+	rule, _ := spec.RetryRuleFor("upload-realtime")
 	for _, c := range busyCases {
-		It(harness.SpecName(c.id, c.text), harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(5*time.Minute), func(ctx SpecContext) {
+		It(harness.SpecName(c.id, c.text), harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(firstCallWithin+retryWatch(rule.Retries, rule.Interval)), func(ctx SpecContext) {
 			requireVehicle(c.use)
-			rule, _ := spec.RetryRuleFor("upload-realtime")
 			req := harness.Requirement{Clause: "7.2.4.4 " + c.table + " BUSY (I-104); 7.2.2.6 upload-realtime",
 				Rule: "BUSY (2): Used when the server is unable to respond immediately except for RETRYAFTER. Real-time response required: number of retries 2, retry interval 3sec."}
 			run.Faults.Set(center.Fault{Times: -1, Protocol: center.ProtoGRPC, PathPrefix: c.path, AppStatus: 2})
@@ -38,7 +38,7 @@ var _ = Describe("BUSY (Tables 7-14, 7-17)", func() {
 				t0 = triggerAPICall(ctx)
 			}
 			keep := onPath(t0, c.path)
-			first := waitCalls(req, keep, 1, 20*time.Second, "a "+c.path+" call after the CAN trigger")[0]
+			first := waitCalls(req, keep, 1, firstCallWithin, "a "+c.path+" call after the CAN trigger")[0]
 			tol := run.Profile.Tolerance
 			step := rule.Interval + tol.Allowed(rule.Interval)
 			run.Wait(ctx, time.Duration(rule.Retries+1)*step+2*time.Second-run.Clock.Spec(time.Since(first.Start())))

@@ -42,8 +42,11 @@ var pushRetryAfterName = harness.SpecName("7.2.4.4.2 T7-15 RETRYAFTER",
 // interval of retry_after_sec from the answer; closing the connection or
 // only that application's use of it both conform.
 var _ = Describe("RETRYAFTER (Tables 7-14, 7-15, 7-17)", func() {
+	// The one retry retry_after_sec after the answer, and as long again in
+	// which a further one would show.
+	const wait = retryAfterSec * time.Second
 	for _, c := range retryAfterCases {
-		It(harness.SpecName(c.id, c.text), harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(5*time.Minute), func(ctx SpecContext) {
+		It(harness.SpecName(c.id, c.text), harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(firstCallWithin+retryWatch(1, wait)), func(ctx SpecContext) {
 			requireVehicle(c.use)
 			req := harness.Requirement{Clause: "7.2.4.4 " + c.table + " RETRYAFTER (I-103)", Rule: spec.GRPCRulesOf().RetryAfterRule}
 			run.Faults.Set(center.Fault{Times: 1, Protocol: center.ProtoGRPC, PathPrefix: c.path, AppStatus: 1, RetryAfterSec: retryAfterSec})
@@ -54,8 +57,7 @@ var _ = Describe("RETRYAFTER (Tables 7-14, 7-15, 7-17)", func() {
 				t0 = triggerAPICall(ctx)
 			}
 			keep := onPath(t0, c.path)
-			first := waitCalls(req, keep, 1, 20*time.Second, "a "+c.path+" call after the CAN trigger")[0]
-			wait := retryAfterSec * time.Second
+			first := waitCalls(req, keep, 1, firstCallWithin, "a "+c.path+" call after the CAN trigger")[0]
 			tol := run.Profile.Tolerance
 			run.Wait(ctx, 2*(wait+tol.Allowed(wait))+2*time.Second-run.Clock.Spec(time.Since(first.Start())))
 			got := run.Recorder.Attempts(keep)
@@ -67,15 +69,17 @@ var _ = Describe("RETRYAFTER (Tables 7-14, 7-15, 7-17)", func() {
 		})
 	}
 
-	It(pushRetryAfterName, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(5*time.Minute), func(ctx SpecContext) {
+	// The push stream: open within pushWithin, reopened retry_after_sec
+	// (with its tolerance, at most as long again) after it ended, and 5 s.
+	const pushWatch = 5 * time.Second
+	It(pushRetryAfterName, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(pushWithin+2*wait+pushWatch), func(ctx SpecContext) {
 		requireVehicle("push")
 		req := harness.Requirement{Clause: "7.2.4.4.2 Table 7-15 RETRYAFTER (I-103, I-105)", Rule: spec.GRPCRulesOf().RetryAfterRule}
 		open := openPush(req)
 		st := &grpcpb.Response{MsgStatus: &grpcpb.Response_PushServerStatus{SrvResponseCode: grpcpb.Response_PushServerStatus_RETRYAFTER, RetryAfterSec: retryAfterSec}}
 		Expect(run.Center.GRPCPush(ctx, run.Profile.DUT.VIN, st, true)).To(Succeed(), req.String())
-		wait := retryAfterSec * time.Second
 		tol := run.Profile.Tolerance
-		run.Wait(ctx, wait+tol.Allowed(wait)+5*time.Second)
+		run.Wait(ctx, wait+tol.Allowed(wait)+pushWatch)
 		got := run.Recorder.Attempts(onPath(open.ReceivedAt, pushPath))
 		AddReportEntry("icoc.timeline", harness.Timeline(got, run.Clock), ReportEntryVisibilityFailureOrVerbose)
 		Expect(got).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: 1, Intervals: []time.Duration{wait}, Tolerance: tol, Clock: run.Clock}))

@@ -72,7 +72,10 @@ var _ = Describe("Table 7-20 response status codes over gRPC", func() {
 		if c.rule.Interval*time.Duration(c.retries()+1) >= time.Minute {
 			labels = append(labels, harness.Slow)
 		}
-		entries = append(entries, Entry(harness.SpecName(c.id, c.text), harness.Labels(labels...), SpecTimeout(10*time.Minute), c))
+		// Spec time: the first call, then every retry the row's rule allows
+		// and one interval more.
+		covers := firstCallWithin + retryWatch(c.retries(), c.rule.Interval)
+		entries = append(entries, Entry(harness.SpecName(c.id, c.text), harness.Labels(labels...), harness.SpecTime(covers), c))
 	}
 	DescribeTable("Table 7-20, data upload and API call", statusSpec, entries)
 })
@@ -97,7 +100,7 @@ func statusSpec(ctx SpecContext, c statusCase) {
 		t0 = triggerAPICall(ctx)
 	}
 	keep := onPath(t0, c.path)
-	first := waitCalls(req, keep, 1, 20*time.Second, "a "+c.path+" call after the CAN trigger")[0]
+	first := waitCalls(req, keep, 1, firstCallWithin, "a "+c.path+" call after the CAN trigger")[0]
 
 	// Watch every retry the rule allows and one interval more, in which a
 	// further (wrong) retry would show.
@@ -123,15 +126,15 @@ var raw503Name = harness.SpecName("7.2.4.5 T7-20 14", "gRPC real-time upload ans
 // an answer without grpc-status is read by gRPC's HTTP-to-status mapping
 // (503: UNAVAILABLE), then by the table.
 var _ = Describe("Table 7-20 and an answer without grpc-status", func() {
-	It(raw503Name, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	rule, _ := spec.RetryRuleFor("upload-realtime")
+	It(raw503Name, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(firstCallWithin+retryWatch(rule.Retries, rule.Interval)), func(ctx SpecContext) {
 		requireVehicle("data-upload")
-		rule, _ := spec.RetryRuleFor("upload-realtime")
 		req := harness.Requirement{Clause: "7.2.4.5 Table 7-20 row 14 UNAVAILABLE (503, Retry Yes); 7.2.2.6 upload-realtime (I-112)",
 			Rule: "14 UNAVAILABLE, HTTP Mapping 503 Service Unavailable: Retry Yes. Real-time response required: number of retries 2, retry interval 3sec."}
 		run.Faults.Set(center.Fault{Times: -1, Protocol: center.ProtoGRPC, PathPrefix: canPath, Status: 503, Message: "fault plan: a proxy's 503"})
 		t0 := triggerUpload(ctx, true)
 		keep := onPath(t0, canPath)
-		first := waitCalls(req, keep, 1, 20*time.Second, "a SendCans call after the CAN trigger")[0]
+		first := waitCalls(req, keep, 1, firstCallWithin, "a SendCans call after the CAN trigger")[0]
 		tol := run.Profile.Tolerance
 		run.Wait(ctx, time.Duration(rule.Retries+1)*(rule.Interval+tol.Allowed(rule.Interval))+2*time.Second-run.Clock.Spec(time.Since(first.Start())))
 		got := run.Recorder.Attempts(keep)

@@ -19,14 +19,16 @@ var gzipName = harness.SpecName("A1.1", "gRPC messages of 2048 bytes or more tra
 // may be compressed or not). A 3 KiB bulk upload gives a message above the
 // threshold, an API call one below it.
 var _ = Describe("Appendix 1 §1 gzip over gRPC", func() {
-	It(gzipName, harness.Labels(harness.GRPC, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	// within is the wait for the two calls, then again for their answers.
+	const within = 30 * time.Second
+	It(gzipName, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(2*within), func(ctx SpecContext) {
 		requireVehicle("data-upload")
 		req := harness.Requirement{Clause: "Appendix 1 §1 (I-018, I-107)", Rule: "When using HTTP or gRPC, if the data size is 2KB or larger (fixed size), it shall be compressed using gzip."}
 		since := time.Now()
 		Expect(run.TriggerBulkUpload(ctx, 3, harness.NextRequestID())).To(Succeed())
 		triggerAPICall(ctx)
-		waitCalls(req, onPath(since, canPath, apiPath), 2, 30*time.Second, "a SendCans and a CallApi call")
-		calls := waitAnswered(req, onPath(since, canPath, apiPath), 30*time.Second)
+		waitCalls(req, onPath(since, canPath, apiPath), 2, within, "a SendCans and a CallApi call")
+		calls := waitAnswered(req, onPath(since, canPath, apiPath), within)
 		big := 0
 		for _, a := range calls {
 			enc := a.Header.Get("grpc-encoding")

@@ -121,18 +121,37 @@ func requireVehicle(caps ...string) {
 	run.Requires(append([]string{"grpc"}, caps...)...)
 }
 
+// The spec-time waits the specs share; each spec's harness.SpecTime adds up
+// the waits its body can make.
+const (
+	// firstCallWithin is how long a spec waits for the DUT's first call
+	// after the CAN trigger.
+	firstCallWithin = 20 * time.Second
+	// pushWithin is how long openPush waits for the open push stream.
+	pushWithin = 30 * time.Second
+)
+
+// retryWatch bounds the spec time a spec watches the retries of a call
+// after the first: every retry the rule allows and one interval more, in
+// which a further (wrong) retry would show, each interval with its
+// tolerance (bounded by the interval again: twice the interval), and 2 s.
+// The bodies wait (retries+1) × (interval + tolerance) + 2 s.
+func retryWatch(retries int, interval time.Duration) time.Duration {
+	return time.Duration(retries+1)*2*interval + 2*time.Second
+}
+
 // openPush returns the push stream the DUT holds open now (7.2.4.4.2),
-// waiting for it up to 30 s (spec time).
+// waiting for it up to pushWithin (spec time).
 func openPush(req harness.Requirement) harness.Attempt {
 	GinkgoHelper()
-	deadline := time.Now().Add(run.Clock.Patience(30 * time.Second))
+	deadline := time.Now().Add(run.Clock.Patience(pushWithin))
 	for {
 		got := run.Recorder.Attempts(onPath(time.Time{}, pushPath))
 		if len(got) > 0 && got[len(got)-1].AnsweredAt.IsZero() && run.Center.GRPCPushConnected(run.Profile.DUT.VIN) {
 			return got[len(got)-1]
 		}
 		if time.Now().After(deadline) {
-			fail(req, "an open push stream "+pushPath+" within 30 s (spec time)", "the push calls so far:\n%s", harness.Timeline(got, run.Clock))
+			fail(req, fmt.Sprintf("an open push stream %s within %v (spec time)", pushPath, pushWithin), "the push calls so far:\n%s", harness.Timeline(got, run.Clock))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
