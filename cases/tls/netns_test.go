@@ -41,8 +41,8 @@ func netnsSpecs() []string {
 // are unavailable (not root, no ip command).
 func TestNetns(t *testing.T) {
 	specs := netnsSpecs()
-	if len(specs) != 7 {
-		t.Fatalf("%d specs picked for the namespace run, want 7: %q", len(specs), specs)
+	if len(specs) != 6 {
+		t.Fatalf("%d specs picked for the namespace run, want 6: %q", len(specs), specs)
 	}
 	harness.RunCases(t, []harness.RunCase{{Env: []string{harness.EnvDUTHost + "=netns"}, Transport: "netns", Specs: specs}})
 }
