@@ -238,6 +238,9 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 		if err := r.startCenterDUT(); err != nil {
 			return err
 		}
+		if err := r.startMQTTCenterDUT(); err != nil {
+			return err
+		}
 	}
 	if p.DUT.Simulated && p.HasRole("vehicle") {
 		if err := r.startVehicle(ctx, busCfg); err != nil {

@@ -124,8 +124,8 @@ func (r *Run) AsyncAPIDocuments(style string) (asyncapi.Set, error) {
 // MQTT (WithUplink("mqtt")).
 func (r *Run) wantsMQTT() bool { return r.uplink == vehicle.UplinkMQTT }
 
-// startMQTT starts the harness's broker (the DUT is a vehicle) and the
-// broker of a simulated center DUT, when the suite wants MQTT.
+// startMQTT starts the harness's broker (the DUT is a vehicle), when the
+// suite wants MQTT; before prepareHost, whose fault link leads to it.
 func (r *Run) startMQTT() error {
 	if !r.wantsMQTT() {
 		return nil
@@ -139,6 +139,15 @@ func (r *Run) startMQTT() error {
 			return fmt.Errorf("harness broker (mqtt.listen %s): %w", r.Profile.MQTT.Listen, err)
 		}
 		r.MQTT.Broker = b
+	}
+	return nil
+}
+
+// startMQTTCenterDUT starts the broker of a simulated center DUT, when the
+// suite wants MQTT; after startCenterDUT, which starts that center.
+func (r *Run) startMQTTCenterDUT() error {
+	if r.MQTT == nil {
+		return nil
 	}
 	if r.TLS != nil && r.TLS.CenterDUT != nil {
 		mc := center.DefaultMQTTConfig()

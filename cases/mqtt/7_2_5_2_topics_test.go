@@ -27,31 +27,31 @@ var (
 // PUSH notification." Register I-005 (the 7.2.5.2 form), I-031 (Response
 // Topic verbatim, Correlation Data echoed).
 var _ = Describe("7.2.5.2 Message Format", func() {
-	It(uploadTopicName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
+	It(uploadTopicName, harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(firstWait+strayWait), func(ctx SpecContext) {
 		vehicleDUT()
 		req := harness.Requirement{Clause: "7.2.5.2 (I-005)", Rule: "Topic name in PUBLISH: Topic= <Vehicle identifier>/<Application Name>/<Direction> (V2C: in-Car unit to Center)"}
 		ensureSession(ctx)
 		since := time.Now()
 		keep := triggerUpload(ctx, true)
-		got := waitAttempts(ctx, keep, 1, 90*time.Second, nil)
+		got := waitAttempts(ctx, keep, 1, firstWait, nil)
 		if len(got) == 0 {
 			// Not on the expected topic: show what the DUT published.
-			all := waitAttempts(ctx, sent("PUBLISH", since), 1, 10*time.Second, nil)
+			all := waitAttempts(ctx, sent("PUBLISH", since), 1, strayWait, nil)
 			Fail(harness.Verdict(req, "the upload on "+uploadTopic(), "PUBLISHes since the trigger:\n"+harness.Timeline(all, run.Clock)+topics(all)))
 		}
 		checkTopic(req, got[0].Path, spec.V2C)
 	})
 
-	It(subscribeName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
+	It(subscribeName, harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(igOffPause+firstWait), func(ctx SpecContext) {
 		vehicleDUT()
 		req := harness.Requirement{Clause: "7.2.5.2 (I-005)", Rule: "Topic= <Vehicle identifier>/<Application Name>/<Direction> (C2V: Center to in-Car unit)"}
-		s := firstOf(ctx, sent("SUBSCRIBE", provokeConnect(ctx)), 90*time.Second, req, "a SUBSCRIBE on a new connection")
+		s := firstOf(ctx, sent("SUBSCRIBE", provokeConnect(ctx)), firstWait, req, "a SUBSCRIBE on a new connection")
 		for _, f := range s.Header.Values(center.MQTTSubscription) {
 			checkTopic(req, firstField(f), spec.C2V)
 		}
 	})
 
-	It(pushAckTopicName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
+	It(pushAckTopicName, harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(ackWait), func(ctx SpecContext) {
 		vehicleDUT()
 		run.Requires("push")
 		req := harness.Requirement{Clause: "7.2.5.2 (I-031)", Rule: "Applications that received PUSH notification shall perform response PUBLISH to the Response Topic included in the PUBLISH of the PUSH notification."}
@@ -63,7 +63,7 @@ var _ = Describe("7.2.5.2 Message Format", func() {
 		ack, err := push(ctx, rt)
 		if err != nil {
 			got := attempts(sent("PUBLISH", since))
-			Fail(harness.Verdict(req, "a PUBLISH on "+rt+" with the push's Correlation Data within 30 s of spec time",
+			Fail(harness.Verdict(req, fmt.Sprintf("a PUBLISH on %s with the push's Correlation Data within %v of spec time", rt, ackWait),
 				fmt.Sprintf("%v; the DUT published:\n%s%s", err, harness.Timeline(got, run.Clock), topics(got))))
 		}
 		if ack.Topic != rt {
@@ -72,10 +72,14 @@ var _ = Describe("7.2.5.2 Message Format", func() {
 	})
 })
 
+// strayWait bounds the wait for any PUBLISH when the upload did not come
+// on the expected topic.
+const strayWait = 10 * time.Second
+
 // push sends one push to the DUT with Response Topic rt (empty: the
-// center's own) and waits up to 30 s of spec time for its acknowledgement.
+// center's own) and waits up to ackWait for its acknowledgement.
 func push(ctx context.Context, rt string) (center.MQTTPushAck, error) {
-	pctx, cancel := context.WithTimeout(ctx, run.Clock.Wall(30*time.Second))
+	pctx, cancel := context.WithTimeout(ctx, run.Clock.Wall(ackWait))
 	defer cancel()
 	return broker().PushTo(pctx, vin(), 7, 3, []byte("icoc push"), rt)
 }

@@ -46,32 +46,28 @@ func init() {
 // DUT gives up: it closes the connection (MQTT-4.4.0-1 forbids sending the
 // packet again on it, I-142) or sends the next packet.
 var _ = Describe("7.2.5.5 Timeout specification", func() {
-	It(waitNames["CONNACK"], harness.Labels(harness.MQTT, harness.VehicleDUT, harness.Slow), SpecTimeout(10*time.Minute), func(ctx SpecContext) {
+	It(waitNames["CONNACK"], harness.Labels(harness.MQTT, harness.VehicleDUT, harness.Slow), harness.SpecTime(waitCovers("CONNACK")), func(ctx SpecContext) {
 		vehicleDUT()
 		ensureSession(ctx)
 		run.Faults.Set(mqttFault("CONNECT", center.Fault{Times: -1, Withhold: true}))
-		keep := sent("CONNECT", kick())
-		rule := run.Spec.MQTTSessionRetryRule()
-		judgeWaits(ctx, "CONNACK", keep, 4, rule.Interval)
+		judgeWaits(ctx, "CONNACK", sent("CONNECT", kick()))
 	})
 
-	It(waitNames["PUBACK"], harness.Labels(harness.MQTT, harness.VehicleDUT, harness.Slow), SpecTimeout(10*time.Minute), func(ctx SpecContext) {
+	It(waitNames["PUBACK"], harness.Labels(harness.MQTT, harness.VehicleDUT, harness.Slow), harness.SpecTime(waitCovers("PUBACK")), func(ctx SpecContext) {
 		vehicleDUT()
 		ensureSession(ctx)
 		run.Faults.Set(mqttFault("PUBLISH", center.Fault{Times: -1, Withhold: true, PathPrefix: uploadTopic()}))
-		keep := triggerUpload(ctx, true)
-		rule := run.Spec.MQTTUploadRetryRule(true)
-		judgeWaits(ctx, "PUBACK", keep, rule.Retries+1, rule.Interval)
+		judgeWaits(ctx, "PUBACK", triggerUpload(ctx, true))
 	})
 
-	It(waitNames["SUBACK"], harness.Labels(harness.MQTT, harness.VehicleDUT), SpecTimeout(5*time.Minute), func(ctx SpecContext) {
+	It(waitNames["SUBACK"], harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(waitCovers("SUBACK")), func(ctx SpecContext) {
 		vehicleDUT()
 		ensureSession(ctx)
 		run.Faults.Set(mqttFault("SUBSCRIBE", center.Fault{Times: 1, Withhold: true}))
-		judgeWaits(ctx, "SUBACK", sent("SUBSCRIBE", kick()), 1, 0)
+		judgeWaits(ctx, "SUBACK", sent("SUBSCRIBE", kick()))
 	})
 
-	It(waitNames["UNSUBACK"], harness.Labels(harness.MQTT, harness.VehicleDUT), SpecTimeout(5*time.Minute), func(ctx SpecContext) {
+	It(waitNames["UNSUBACK"], harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(waitCovers("UNSUBACK")), func(ctx SpecContext) {
 		vehicleDUT()
 		ensureSession(ctx)
 		run.Faults.Set(mqttFault("UNSUBSCRIBE", center.Fault{Times: 1, Withhold: true}))
@@ -79,23 +75,59 @@ var _ = Describe("7.2.5.5 Timeout specification", func() {
 		Expect(run.Ignition(ctx, bench.IGOff)).To(Succeed())
 		DeferCleanup(igOn)
 		keep := sent("UNSUBSCRIBE", since)
-		if len(waitAttempts(ctx, keep, 1, 30*time.Second, nil)) == 0 {
-			Skip("not applicable: the DUT sent no UNSUBSCRIBE within 30 s of spec time after IG-OFF")
+		if len(waitAttempts(ctx, keep, 1, unsubscribeWait, nil)) == 0 {
+			Skip(fmt.Sprintf("not applicable: the DUT sent no UNSUBSCRIBE within %v of spec time after IG-OFF", unsubscribeWait))
 		}
-		judgeWaits(ctx, "UNSUBACK", keep, 1, 0)
+		judgeWaits(ctx, "UNSUBACK", keep)
 	})
 })
 
-// judgeWaits waits for n packets that keep selects to end unanswered (the
-// DUT gave up on each), then judges that each wait was the ACK wait of
-// 7.2.5.5 and, with a base interval, that each gap after a timeout is
-// extended (I-016).
-func judgeWaits(ctx context.Context, ack string, keep func(harness.Attempt) bool, n int, base time.Duration) {
+// waitScenario is what the spec of ack waits for: n packets the DUT gives
+// up on and, for a packet it sends again, the base interval of its retry
+// rule (0: none). CONNECT: four attempts under the session rule (I-140);
+// PUBLISH: every attempt of the real-time upload rule (Table 7-25).
+func waitScenario(doc spec.Document, ack string) (n int, base time.Duration) {
+	switch ack {
+	case "CONNACK":
+		return 4, doc.MQTTSessionRetryRule().Interval
+	case "PUBACK":
+		r := doc.MQTTUploadRetryRule(true)
+		return r.Retries + 1, r.Interval
+	}
+	return 1, 0
+}
+
+// ackWaitsWithin is how long judgeWaits waits for the n packets: n ACK
+// waits and n retransmission intervals after a timeout (the n-th extension,
+// I-016, bounds each), and a minute more; allowed is the timing tolerance.
+func ackWaitsWithin(doc spec.Document, allowed func(time.Duration) time.Duration, ack string) time.Duration {
+	wait, _ := doc.MQTTAckTimeout(ack)
+	n, base := waitScenario(doc, ack)
+	return time.Duration(n)*(wait+allowed(wait)) + time.Duration(n)*doc.RetransmissionInterval(max(base, time.Second), n) + time.Minute
+}
+
+// waitCovers is the spec time the spec of ack covers (spec/ data, before
+// the profile's readings): the ACK waits and extended intervals it
+// watches, after IG-OFF's UNSUBSCRIBE for UNSUBACK.
+func waitCovers(ack string) time.Duration {
+	d := ackWaitsWithin(spec.All(), allowance, ack)
+	if ack == "UNSUBACK" {
+		d += unsubscribeWait
+	}
+	return d
+}
+
+// judgeWaits waits for the packets that keep selects to end unanswered
+// (the DUT gave up on each; waitScenario says how many), then judges that
+// each wait was the ACK wait of 7.2.5.5 and, with a base interval, that
+// each gap after a timeout is extended (I-016).
+func judgeWaits(ctx context.Context, ack string, keep func(harness.Attempt) bool) {
 	wait, _ := run.Spec.MQTTAckTimeout(ack)
+	n, base := waitScenario(run.Spec, ack)
 	tol := run.Profile.Tolerance
 	req := harness.Requirement{Clause: "7.2.5.5 (" + ack + "); register I-015, I-016, I-062",
 		Rule: ack + " wait time: 30 seconds; the retransmission process after timeout shall be under control to extend the retransmission interval"}
-	within := time.Duration(n)*(wait+tol.Allowed(wait)) + time.Duration(n)*run.Spec.RetransmissionInterval(max(base, time.Second), n) + time.Minute
+	within := ackWaitsWithin(run.Spec, tol.Allowed, ack)
 	got := waitAttempts(ctx, keep, n, within, func(a harness.Attempt) bool { return a.Abandoned })
 	AddReportEntry("icoc.timeline", harness.Timeline(got, run.Clock), ReportEntryVisibilityFailureOrVerbose)
 	var gaveUp []harness.Attempt

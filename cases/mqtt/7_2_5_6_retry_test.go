@@ -2,7 +2,6 @@ package mqtt_test
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/center"
@@ -19,7 +18,10 @@ var nonRealTimeName = harness.SpecName("7.2.5.6", fmt.Sprintf("non-real-time upl
 // 1min". The real-time row is judged with every Table 7-22 row; this is
 // the other one.
 var _ = Describe("7.2.5.6 Retry Specification", func() {
-	It(nonRealTimeName, harness.Labels(harness.MQTT, harness.VehicleDUT, harness.Slow), SpecTimeout(10*time.Minute), func(ctx SpecContext) {
+	// Spec time: the first upload, then every retry and one more interval.
+	nrt := spec.MQTTUploadRetryRule(false)
+	covers := firstWait + retryWindow(nrt.Retries, nrt.Interval, allowance)
+	It(nonRealTimeName, harness.Labels(harness.MQTT, harness.VehicleDUT, harness.Slow), harness.SpecTime(covers), func(ctx SpecContext) {
 		vehicleDUT()
 		rule := run.Spec.MQTTUploadRetryRule(false)
 		req := harness.Requirement{Clause: "7.2.5.6 Table 7-25 (data upload, real-time not required); Table 7-22 0x97 (Retry Yes)",
@@ -27,7 +29,7 @@ var _ = Describe("7.2.5.6 Retry Specification", func() {
 		ensureSession(ctx)
 		run.Faults.Set(mqttFault("PUBLISH", center.Fault{Times: -1, Code: 0x97, PathPrefix: uploadTopic()}))
 		keep := triggerUpload(ctx, false)
-		first := firstOf(ctx, keep, 90*time.Second, req, "an upload PUBLISH")
+		first := firstOf(ctx, keep, firstWait, req, "an upload PUBLISH")
 		observe(ctx, first, rule.Retries, rule.Interval)
 		got := attempts(keep)
 		AddReportEntry("icoc.timeline", harness.Timeline(got, run.Clock), ReportEntryVisibilityFailureOrVerbose)

@@ -36,7 +36,7 @@ var (
 // Register I-143 (GET /otp), I-151 (session lifecycle), I-156 (no data
 // lost while the session is down).
 var _ = Describe("7.2.5.7 Session Management", func() {
-	It(otpName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
+	It(otpName, harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(igOffPause+firstWait+firstWait /* a session, then a second CONNECT */), func(ctx SpecContext) {
 		vehicleDUT()
 		if !run.Profile.MQTT.OTP {
 			Skip("not applicable: the DUT profile " + run.Profile.Name + " says the DUT uses no one-time password (mqtt.otp: false)")
@@ -44,9 +44,9 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 		req := harness.Requirement{Clause: "7.2.5.7 (I-143)", Rule: "obtain Onetime Password (OTP) using HTTP GET from TSC [...] before connecting to MQTT. Set VIN for Username and acquired OTP for password."}
 		since := provokeConnect(ctx)
 		// Two connections in a row: each needs its own OTP.
-		firstOf(ctx, sent("SUBSCRIBE", since), 90*time.Second, req, "a session (SUBSCRIBE after CONNACK 0x00)")
+		firstOf(ctx, sent("SUBSCRIBE", since), firstWait, req, "a session (SUBSCRIBE after CONNACK 0x00)")
 		kick()
-		waitAttempts(ctx, sent("CONNECT", since), 2, 90*time.Second, answered)
+		waitAttempts(ctx, sent("CONNECT", since), 2, firstWait, answered)
 		all := attempts(func(a harness.Attempt) bool {
 			return !a.ReceivedAt.Before(since) && (a.Method == "CONNECT" && a.Protocol == center.ProtoMQTT || a.Method == http.MethodGet && a.Path == center.OTPPath)
 		})
@@ -80,24 +80,24 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 		}
 	})
 
-	It(clientIDName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
+	It(clientIDName, harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(igOffPause+firstWait), func(ctx SpecContext) {
 		vehicleDUT()
 		req := harness.Requirement{Clause: "7.2.5.7", Rule: "Set VIN for the Client ID of MQTT CONNECT."}
-		c := firstOf(ctx, sent("CONNECT", provokeConnect(ctx)), 90*time.Second, req, "a CONNECT")
+		c := firstOf(ctx, sent("CONNECT", provokeConnect(ctx)), firstWait, req, "a CONNECT")
 		if id := c.Header.Get(center.MQTTClientID); id != vin() {
 			Fail(harness.Verdict(req, "Client ID "+vin(), fmt.Sprintf("Client ID %q", id)))
 		}
 	})
 
-	It(disconnectName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
+	It(disconnectName, harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(disconnectWait), func(ctx SpecContext) {
 		vehicleDUT()
 		req := harness.Requirement{Clause: "7.2.5.7", Rule: "When disconnecting the external communication automatically by in-Car unit, MQTT DISCONNECT shall be completed."}
 		ensureSession(ctx)
 		since := time.Now()
 		Expect(run.Ignition(ctx, bench.IGOff)).To(Succeed())
 		DeferCleanup(igOn)
-		if !waitUntil(ctx, 3*time.Minute, func() bool { return !broker().Connected(vin()) }) {
-			Skip("not applicable: the DUT kept its MQTT connection for 3 min of spec time after IG-OFF (Table A2-1: always-on); it did not disconnect on its own")
+		if !waitUntil(ctx, disconnectWait, func() bool { return !broker().Connected(vin()) }) {
+			Skip(fmt.Sprintf("not applicable: the DUT kept its MQTT connection for %v of spec time after IG-OFF (Table A2-1: always-on); it did not disconnect on its own", disconnectWait))
 		}
 		got := attempts(sent("", since))
 		for _, a := range got {
@@ -108,7 +108,7 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 		Fail(harness.Verdict(req, "a DISCONNECT before the connection closed", "the connection closed without one; the DUT sent:\n"+harness.Timeline(got, run.Clock)))
 	})
 
-	It(vinFirstName, harness.Labels(harness.MQTT, harness.CAN, harness.VehicleDUT), SpecTimeout(3*time.Minute), func(ctx SpecContext) {
+	It(vinFirstName, harness.Labels(harness.MQTT, harness.CAN, harness.VehicleDUT), harness.SpecTime(powerOffPause+noVINWatch+vinConnectWait), func(ctx SpecContext) {
 		vehicleDUT()
 		req := harness.Requirement{Clause: "7.2.5.7", Rule: "Establish an MQTT connection constantly when all of the following conditions are applied: [...] Obtaining VIN"}
 		DeferCleanup(func(ctx SpecContext) {
@@ -117,10 +117,10 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 		})
 		Expect(run.SetVINBroadcast(false)).To(Succeed())
 		Expect(run.Ignition(ctx, bench.BOff)).To(Succeed())
-		run.Wait(ctx, 2*time.Second)
+		run.Wait(ctx, powerOffPause)
 		since := time.Now()
 		Expect(run.Ignition(ctx, bench.IGOn)).To(Succeed())
-		run.Wait(ctx, 20*time.Second)
+		run.Wait(ctx, noVINWatch)
 		// Connecting includes what comes before CONNECT (the OTP, 7.2.5.7),
 		// so nothing at all may reach the center.
 		early := attempts(func(a harness.Attempt) bool { return !a.ReceivedAt.Before(since) })
@@ -130,13 +130,13 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 				fmt.Sprintf("%d connection(s); requests:\n%s", len(conns), harness.Timeline(early, run.Clock))))
 		}
 		Expect(run.SetVINBroadcast(true)).To(Succeed())
-		c := firstOf(ctx, sent("CONNECT", since), 30*time.Second, req, "a CONNECT once the VIN is on the bus")
+		c := firstOf(ctx, sent("CONNECT", since), vinConnectWait, req, "a CONNECT once the VIN is on the bus")
 		if id := c.Header.Get(center.MQTTClientID); id != vin() {
 			Fail(harness.Verdict(req, "the CONNECT carries the VIN from the bus", fmt.Sprintf("Client ID %q", id)))
 		}
 	})
 
-	It(deadLinkName, harness.Labels(harness.MQTT, harness.CAN, harness.VehicleDUT, harness.Slow), SpecTimeout(10*time.Minute), func(ctx SpecContext) {
+	It(deadLinkName, harness.Labels(harness.MQTT, harness.CAN, harness.VehicleDUT, harness.Slow), harness.SpecTime(deadLink+deliveryWithin(spec.All(), allowance)), func(ctx SpecContext) {
 		vehicleDUT()
 		run.Requires("data-upload")
 		req := harness.Requirement{Clause: "7.2.5.7 (I-151, I-156); 7.2.5.5; Table 5-1",
@@ -159,16 +159,14 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 			sentFrames = append(sentFrames, burst(ctx, frames[i:i+100])...)
 			run.Wait(ctx, 25*time.Second)
 		}
-		run.Wait(ctx, 3*time.Minute-run.Clock.Spec(time.Since(dead)))
+		run.Wait(ctx, deadLink-run.Clock.Spec(time.Since(dead)))
 		for _, l := range []*netfault.Proxy{run.MQTT.Link, run.Link} {
 			Expect(l.Remove("dead-link")).To(Succeed())
 		}
 		relinked := time.Now()
 		sentFrames = append(sentFrames, burst(ctx, frames[900:])...)
-		rule := run.Spec.MQTTSessionRetryRule()
-		within := run.Spec.RetransmissionInterval(rule.Interval, 8) + 3*time.Minute
 		var d harness.Delivery
-		waitUntil(ctx, within+tol.Allowed(within), func() bool {
+		waitUntil(ctx, deliveryWithin(run.Spec, tol.Allowed), func() bool {
 			got, err := run.ReceivedCANData(since)
 			Expect(err).NotTo(HaveOccurred(), "decoding the CAN data files the center received")
 			d = harness.JudgeDelivery(sentFrames, got, run.Clock)
@@ -183,6 +181,32 @@ var _ = Describe("7.2.5.7 Session Management", func() {
 		}
 	})
 })
+
+// The spec time of the session specs' scenarios.
+const (
+	// disconnectWait bounds the wait for the DUT to close its connection
+	// after IG-OFF.
+	disconnectWait = 3 * time.Minute
+	// powerOffPause is how long +B stays off before the VIN spec's IG-ON.
+	powerOffPause = 2 * time.Second
+	// noVINWatch is how long the VIN spec watches for silence with IG-ON
+	// and no VIN on the bus.
+	noVINWatch = 20 * time.Second
+	// vinConnectWait bounds the wait for the CONNECT once the VIN is on
+	// the bus.
+	vinConnectWait = 30 * time.Second
+	// deadLink is how long the link stays dead (I-156).
+	deadLink = 3 * time.Minute
+)
+
+// deliveryWithin bounds the wait, after the link came back, for every CAN
+// frame sent to arrive: the retransmission interval after eight timeouts
+// of the session rule (I-016; the DUT may have extended it that far while
+// the link was dead) and 3 min more, with the timing tolerance allowed.
+func deliveryWithin(doc spec.Document, allowed func(time.Duration) time.Duration) time.Duration {
+	within := doc.RetransmissionInterval(doc.MQTTSessionRetryRule().Interval, 8) + 3*time.Minute
+	return within + allowed(within)
+}
 
 // hasFetch reports whether attempts hold a GET /otp answered 200.
 func hasFetch(as []harness.Attempt) bool {

@@ -3,7 +3,6 @@ package mqtt_test
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/simulator/center"
@@ -20,7 +19,7 @@ var asyncAPIName = harness.SpecName("7.2.5.9", "the DUT's AsyncAPI documents are
 // seed's listings repaired (register I-005, I-147); they are validated
 // against the AsyncAPI 2.0.0 JSON Schema when loaded.
 var _ = Describe("7.2.5.9 API Specification", func() {
-	It(asyncAPIName, harness.Labels(harness.MQTT, harness.VehicleDUT), func(ctx SpecContext) {
+	It(asyncAPIName, harness.Labels(harness.MQTT, harness.VehicleDUT), harness.SpecTime(igOffPause+firstWait+uploadAndAckTime), func(ctx SpecContext) {
 		vehicleDUT()
 		req := harness.Requirement{Clause: "7.2.5.1, 7.2.5.9 (I-147)", Rule: "The API must be written in accordance with the following specifications of AsyncAPI v2.0 or later."}
 		docs, err := run.AsyncAPIDocuments(run.Spec.MQTTTopics.Style)
@@ -28,7 +27,7 @@ var _ = Describe("7.2.5.9 API Specification", func() {
 			Fail(harness.Verdict(req, "AsyncAPI 2.0 documents that validate", err.Error()))
 		}
 		since := provokeConnect(ctx)
-		firstOf(ctx, sent("SUBSCRIBE", since), 90*time.Second, req, "a SUBSCRIBE on a new connection")
+		firstOf(ctx, sent("SUBSCRIBE", since), firstWait, req, "a SUBSCRIBE on a new connection")
 		ensureSession(ctx)
 		uploadAndAck(ctx, req)
 		var bad []string

@@ -57,18 +57,28 @@ func tlsConfig(id identity) (*tls.Config, error) {
 	return tc, nil
 }
 
+// The bounds of the broker-DUT specs' waits, in the broker's real time:
+// a broker answers at once, and a bound is what a silent one is given.
+const (
+	// dialWait bounds the TCP connect to the broker DUT.
+	dialWait = 10 * time.Second
+	// answerWait bounds the wait for one answer of the broker DUT
+	// (CONNACK, SUBACK, PUBACK).
+	answerWait = 30 * time.Second
+)
+
 // dialDUT opens a TLS connection to the broker DUT with id.
 func dialDUT(ctx context.Context, id identity) (*wire, error) {
 	tc, err := tlsConfig(id)
 	if err != nil {
 		return nil, err
 	}
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: tc}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: dialWait}, Config: tc}
 	c, err := d.DialContext(ctx, "tcp", run.MQTTDUTAddr())
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(answerWait))
 	return &wire{conn: c}, nil
 }
 
@@ -97,7 +107,7 @@ func (w *wire) connect(c *packets.Connect) (*packets.Connack, *packets.ControlPa
 	if err := w.send(c); err != nil {
 		return nil, nil, err
 	}
-	cp, err := w.recv(30 * time.Second)
+	cp, err := w.recv(answerWait)
 	if err != nil {
 		return nil, nil, err
 	}

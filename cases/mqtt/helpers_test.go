@@ -15,6 +15,46 @@ import (
 	. "github.com/onsi/gomega"
 )
 
+// The bounds of the waits the specs share, in spec time. Each spec's
+// declared spec time (harness.SpecTime) is summed from the same bounds its
+// body waits with, so the two cannot drift apart.
+const (
+	// firstWait bounds the wait for the DUT's first packet of a scenario
+	// (a CONNECT after a drop, the upload after a CAN trigger, ...).
+	firstWait = 90 * time.Second
+	// sessionWait bounds ensureSession's wait for a session after IG-ON.
+	sessionWait = time.Minute
+	// igOffPause is how long the ignition stays off when a spec switches
+	// it off and on again.
+	igOffPause = 3 * time.Second
+	// ackWait bounds the wait for the DUT's acknowledgement of a push.
+	ackWait = 30 * time.Second
+	// unsubscribeWait bounds the wait for an UNSUBSCRIBE after IG-OFF.
+	unsubscribeWait = 30 * time.Second
+	// settle is how long uploadAndAck lets the DUT's PUBLISHes arrive.
+	settle = 2 * time.Second
+)
+
+// allowance bounds the timing tolerance (harness.Tolerance.Allowed) a
+// profile adds to an expected duration d, for declaring spec time: the
+// spec tree is built before the run reads its profile, so it assumes the
+// widest of the shipped profiles (20 % or 1 s, and 1 s of wall jitter).
+// A wider tolerance still fits the half again that harness.SpecBudget
+// adds.
+func allowance(d time.Duration) time.Duration { return d/5 + 2*time.Second }
+
+// retryWindow is what observe watches from the first attempt: every retry
+// the rule allows and one more interval, in which a further (wrong) retry
+// would show; allowed is the timing tolerance.
+func retryWindow(retries int, interval time.Duration, allowed func(time.Duration) time.Duration) time.Duration {
+	step := interval + allowed(interval)
+	return time.Duration(retries+1)*step + 2*time.Second
+}
+
+// Spec time a spec declares leaves out ensureSession's wait: it restores
+// the session an earlier spec may have ended, a set-up that
+// harness.SpecSetUpAllowance covers, not the scenario.
+
 // vin is the DUT's VIN.
 func vin() string { return run.Profile.DUT.VIN }
 
@@ -113,12 +153,12 @@ func ensureSession(ctx context.Context) {
 		b.Kick(vin())
 	} else {
 		Expect(run.Ignition(ctx, bench.IGOff)).To(Succeed())
-		run.Wait(ctx, 3*time.Second)
+		run.Wait(ctx, igOffPause)
 		Expect(run.Ignition(ctx, bench.IGOn)).To(Succeed())
 	}
 	since := time.Now()
-	if !waitUntil(ctx, time.Minute, func() bool { return b.Subscribed(vin(), pushTopic()) }) {
-		Fail(harness.Verdict(sessionReq, "a session (CONNACK 0x00) subscribed to "+pushTopic()+" within 1 min of spec time after IG-ON",
+	if !waitUntil(ctx, sessionWait, func() bool { return b.Subscribed(vin(), pushTopic()) }) {
+		Fail(harness.Verdict(sessionReq, fmt.Sprintf("a session (CONNACK 0x00) subscribed to %s within %v of spec time after IG-ON", pushTopic(), sessionWait),
 			"none; what the DUT sent:\n"+harness.Timeline(attempts(sent("", since)), run.Clock)))
 	}
 }
@@ -132,7 +172,7 @@ func provokeConnect(ctx context.Context) time.Time {
 	}
 	since := time.Now()
 	Expect(run.Ignition(ctx, bench.IGOff)).To(Succeed())
-	run.Wait(ctx, 3*time.Second)
+	run.Wait(ctx, igOffPause)
 	Expect(run.Ignition(ctx, bench.IGOn)).To(Succeed())
 	return since
 }
@@ -191,9 +231,7 @@ func firstOf(ctx context.Context, keep func(harness.Attempt) bool, within time.D
 // more interval in which a wrong retry would show) has passed since the
 // first attempt.
 func observe(ctx context.Context, first harness.Attempt, retries int, interval time.Duration) {
-	tol := run.Profile.Tolerance
-	step := interval + tol.Allowed(interval)
-	window := time.Duration(retries+1)*step + 2*time.Second
+	window := retryWindow(retries, interval, run.Profile.Tolerance.Allowed)
 	run.Wait(ctx, window-run.Clock.Spec(time.Since(first.Start())))
 }
 
