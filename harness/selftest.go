@@ -222,27 +222,46 @@ func runSelfTest(t *testing.T, kind, suite string, cases []selfTestCase, wantFai
 		t.Skip(kind + " self-test skipped inside a conformance run")
 	}
 	// Children run a few at a time: each is its own process with its own
-	// simulators and bus, and mostly waits on spec time.
+	// simulators and bus, and mostly waits on spec time. A case naming
+	// many specs (the vehicle quirk mute names every vehicle-DUT spec) is
+	// split into children of at most maxChildSpecs specs, and the largest
+	// children start first, so that no single child is the long pole.
 	par := selfTestParallelism()
-	perCase := make([][]QuirkResult, len(cases))
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
+	type job struct {
+		c     selfTestCase
+		specs []string
+		out   []QuirkResult
+	}
+	var jobs []*job
+	perCase := make([][]*job, len(cases))
 	for i, c := range cases {
 		if len(c.specs) == 0 {
 			t.Errorf("%s %s: no spec named", kind, c.name)
 			continue
 		}
+		for _, part := range chunk(c.specs, maxChildSpecs) {
+			j := &job{c: c, specs: part}
+			jobs = append(jobs, j)
+			perCase[i] = append(perCase[i], j)
+		}
+	}
+	order := slices.Clone(jobs)
+	slices.SortStableFunc(order, func(a, b *job) int { return len(b.specs) - len(a.specs) })
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for _, j := range order {
+		c := j.c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rep, err := runChild(t, []string{"ICOC_QUIRKS=" + c.name}, "-ginkgo.focus="+focusOf(c.specs))
+			rep, err := runChild(t, []string{"ICOC_QUIRKS=" + c.name}, "-ginkgo.focus="+focusOf(j.specs))
 			if err != nil {
 				t.Errorf("%s %s: %v", kind, c.name, err)
 				return
 			}
-			for _, name := range c.specs {
+			for _, name := range j.specs {
 				r := QuirkResult{Suite: suite, Quirk: c.name, Spec: name, State: "not run"}
 				for _, sr := range rep.SpecReports {
 					if sr.LeafNodeType == types.NodeTypeIt && sr.LeafNodeText == name {
@@ -260,18 +279,36 @@ func runSelfTest(t *testing.T, kind, suite string, cases []selfTestCase, wantFai
 						t.Errorf("variant %s (an allowed choice) failed by %s: %s", c.name, name, r.Why)
 					}
 				}
-				perCase[i] = append(perCase[i], r)
+				j.out = append(j.out, r)
 			}
 		}()
 	}
 	wg.Wait()
 	var results []QuirkResult
-	for _, rs := range perCase {
-		results = append(results, rs...)
+	for _, js := range perCase {
+		for _, j := range js {
+			results = append(results, j.out...)
+		}
 	}
 	if err := mergeSelfTestResults(kind, suite, results); err != nil {
 		t.Errorf("writing reports/%s.json: %v", kind, err)
 	}
+}
+
+// maxChildSpecs is the most specs one self-test child runs.
+const maxChildSpecs = 16
+
+// chunk splits s into consecutive parts of at most n elements.
+func chunk(s []string, n int) [][]string {
+	var out [][]string
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
 }
 
 // judgeChild says whether one spec of a child run did what its case wants:
