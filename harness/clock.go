@@ -32,7 +32,7 @@ func (c Clock) Wall(spec time.Duration) time.Duration {
 }
 
 // PatienceSlack is the wall time Patience adds on a scaled clock.
-const PatienceSlack = 2 * time.Second
+const PatienceSlack = time.Second
 
 // Patience is the wall time to wait for something the DUT must do whose
 // timing is not what a spec judges (the first upload after a CAN trigger,

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/icoc-dev/icoc/harness/report"
 	"github.com/icoc-dev/icoc/simulator/center"
@@ -256,7 +257,9 @@ func runSelfTest(t *testing.T, kind, suite string, cases []selfTestCase, wantFai
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			began := time.Now()
 			rep, err := runChild(t, []string{"ICOC_QUIRKS=" + c.name}, "-ginkgo.focus="+focusOf(j.specs))
+			t.Logf("%s %s: %d spec(s) in %v", kind, c.name, len(j.specs), time.Since(began).Round(100*time.Millisecond))
 			if err != nil {
 				t.Errorf("%s %s: %v", kind, c.name, err)
 				return
