@@ -1,6 +1,8 @@
 package grpc_test
 
 import (
+	"strings"
+
 	"github.com/icoc-dev/icoc/harness"
 )
 
@@ -21,7 +23,27 @@ func quirkCases() []harness.QuirkCase {
 	cases = append(cases, pushQuirks()...)
 	cases = append(cases, downloadQuirks()...)
 	cases = append(cases, centerQuirks()...)
-	return cases
+	return append(cases, muteCase(cases))
+}
+
+// muteCase names every vehicle-DUT spec of the suite for the vehicle quirk
+// mute (it never talks to the center): each must fail saying what it
+// expected and what, if anything, arrived instead of timing out bare.
+func muteCase(cases []harness.QuirkCase) harness.QuirkCase {
+	var specs []string
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if strings.HasPrefix(c.Quirk, harness.CenterQuirkPrefix) {
+			continue
+		}
+		for _, n := range c.Specs {
+			if !seen[n] {
+				seen[n] = true
+				specs = append(specs, n)
+			}
+		}
+	}
+	return harness.QuirkCase{Quirk: "mute", Specs: specs, MustSay: []string{"Expected:", "Actual:"}}
 }
 
 // variantCases pairs each variant (another choice a clause allows) with the
