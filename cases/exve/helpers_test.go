@@ -207,29 +207,18 @@ func guard(s *spec) harness.Requirement {
 
 // quirkCases pairs each quirk with the specs it must make fail.
 func quirkCases() []harness.QuirkCase {
-	by := map[string][]string{}
-	var order []string
-	add := func(q, name string) {
-		if _, ok := by[q]; !ok {
-			order = append(order, q)
-		}
-		by[q] = append(by[q], name)
-	}
+	var g harness.Grouped
 	for _, s := range specs {
 		for _, q := range s.quirks {
-			add(q, specName(s, s.text))
+			g.Add(q, specName(s, s.text))
 		}
 		for _, e := range s.entries {
 			for _, q := range e.quirks {
-				add(q, specName(s, e.text))
+				g.Add(q, specName(s, e.text))
 			}
 		}
 	}
-	var out []harness.QuirkCase
-	for _, q := range order {
-		out = append(out, harness.QuirkCase{Quirk: q, Specs: by[q]})
-	}
-	return out
+	return g.Quirks()
 }
 
 // variantCases pairs each variant with the specs that must pass under it.

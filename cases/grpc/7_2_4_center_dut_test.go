@@ -247,39 +247,21 @@ var _ = Describe("7.2.4 gRPC, center DUT", func() {
 })
 
 func centerQuirks() []harness.QuirkCase {
-	byQuirk := map[string][]string{}
-	var order []string
+	var g harness.Grouped
 	for _, c := range centerCases {
 		for _, q := range c.quirks {
-			q = harness.CenterQuirkPrefix + q
-			if _, ok := byQuirk[q]; !ok {
-				order = append(order, q)
-			}
-			byQuirk[q] = append(byQuirk[q], c.name())
+			g.Add(harness.CenterQuirkPrefix+q, c.name())
 		}
 	}
-	var out []harness.QuirkCase
-	for _, q := range order {
-		out = append(out, harness.QuirkCase{Quirk: q, Specs: byQuirk[q]})
-	}
-	return out
+	return g.Quirks()
 }
 
 func centerVariants() []harness.VariantCase {
-	byVariant := map[string][]string{}
-	var order []string
+	var g harness.Grouped
 	for _, c := range centerCases {
 		for _, v := range c.variants {
-			v = harness.CenterQuirkPrefix + v
-			if _, ok := byVariant[v]; !ok {
-				order = append(order, v)
-			}
-			byVariant[v] = append(byVariant[v], c.name())
+			g.Add(harness.CenterQuirkPrefix+v, c.name())
 		}
 	}
-	var out []harness.VariantCase
-	for _, v := range order {
-		out = append(out, harness.VariantCase{Variant: v, Specs: byVariant[v]})
-	}
-	return out
+	return g.Variants()
 }

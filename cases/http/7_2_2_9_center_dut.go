@@ -144,25 +144,15 @@ func truncate(b []byte) string {
 }
 
 func centerQuirks(v Version) []harness.QuirkCase {
-	byQuirk := map[string][]string{}
-	var order []string
+	var g harness.Grouped
 	for _, c := range centerRequests("JT1TESTVH00000001") {
-		q := harness.CenterQuirkPrefix + c.quirk
-		if _, ok := byQuirk[q]; !ok {
-			order = append(order, q)
-		}
-		byQuirk[q] = append(byQuirk[q], centerRequestName(v, c))
+		g.Add(harness.CenterQuirkPrefix+c.quirk, centerRequestName(v, c))
 	}
 	// no-result-body also breaks every refusal's Result.
-	nr := harness.CenterQuirkPrefix + "no-result-body"
 	for _, c := range centerRequests("JT1TESTVH00000001") {
 		if !c.good {
-			byQuirk[nr] = append(byQuirk[nr], centerRequestName(v, c))
+			g.Add(harness.CenterQuirkPrefix+"no-result-body", centerRequestName(v, c))
 		}
 	}
-	var out []harness.QuirkCase
-	for _, q := range order {
-		out = append(out, harness.QuirkCase{Quirk: q, Specs: byQuirk[q]})
-	}
-	return out
+	return g.Quirks()
 }

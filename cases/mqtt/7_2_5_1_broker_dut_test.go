@@ -354,18 +354,9 @@ var _ = Describe("7.2.5 MQTT broker, center DUT", func() {
 })
 
 func brokerQuirks() []harness.QuirkCase {
-	by := map[string][]string{}
-	var order []string
+	var g harness.Grouped
 	for _, c := range brokerCases() {
-		q := harness.CenterQuirkPrefix + c.quirk
-		if _, ok := by[q]; !ok {
-			order = append(order, q)
-		}
-		by[q] = append(by[q], c.name())
+		g.Add(harness.CenterQuirkPrefix+c.quirk, c.name())
 	}
-	var out []harness.QuirkCase
-	for _, q := range order {
-		out = append(out, harness.QuirkCase{Quirk: q, Specs: by[q]})
-	}
-	return out
+	return g.Quirks()
 }

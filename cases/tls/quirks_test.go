@@ -10,14 +10,8 @@ import (
 // quirkCases pairs every quirk this suite's specs must catch with those
 // specs; each spec has at least one.
 func quirkCases() []harness.QuirkCase {
-	byQuirk := map[string][]string{}
-	var order []string
-	add := func(q string, names ...string) {
-		if _, ok := byQuirk[q]; !ok {
-			order = append(order, q)
-		}
-		byQuirk[q] = append(byQuirk[q], names...)
-	}
+	var g harness.Grouped
+	add := g.Add
 	for _, c := range serverAuthCases {
 		add(c.scenario.quirk, c.name)
 	}
@@ -52,10 +46,7 @@ func quirkCases() []harness.QuirkCase {
 			add("tls-retry-interval-factor=0.1", c.name)
 		}
 	}
-	var out []harness.QuirkCase
-	for _, q := range order {
-		out = append(out, harness.QuirkCase{Quirk: q, Specs: byQuirk[q]})
-	}
+	out := g.Quirks()
 	// A vehicle that never talks to the center fails every vehicle-DUT
 	// spec, each saying what it expected and what (if anything) arrived.
 	var vehicleSpecs []string
