@@ -77,9 +77,10 @@ var _ = Describe("7.2.5.2 Message Format", func() {
 const strayWait = 10 * time.Second
 
 // push sends one push to the DUT with Response Topic rt (empty: the
-// center's own) and waits up to ackWait for its acknowledgement.
+// center's own) and waits up to ackWait (with the clock's patience) for
+// its acknowledgement.
 func push(ctx context.Context, rt string) (center.MQTTPushAck, error) {
-	pctx, cancel := context.WithTimeout(ctx, run.Clock.Wall(ackWait))
+	pctx, cancel := context.WithTimeout(ctx, run.Clock.Patience(ackWait)) // how soon is not judged here
 	defer cancel()
 	return broker().PushTo(pctx, vin(), 7, 3, []byte("icoc push"), rt)
 }
