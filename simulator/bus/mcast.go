@@ -1,14 +1,10 @@
 package bus
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"syscall"
 
-	"go.einride.tech/can"
-	"go.einride.tech/can/pkg/socketcan"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/nettest"
 )
@@ -48,14 +44,9 @@ func MulticastInterface() (*net.Interface, error) {
 // full socket queue (RxStats.Drops); with 4 MB none in ten.
 const mcastReadBuffer = 4 << 20
 
-// mcastLink is one peer of the emulated bus.
-type mcastLink struct {
-	rx    *net.UDPConn
-	tx    *ipv4.PacketConn
-	txc   *net.UDPConn
-	frame can.Frame
-	err   error
-}
+// mcastLink is one peer of the emulated bus: it reads the group on one
+// socket and sends to it on another.
+type mcastLink struct{ datagramLink }
 
 func dialMulticast(group string) (*mcastLink, error) {
 	ifi, err := MulticastInterface()
@@ -88,59 +79,14 @@ func dialMulticast(group string) (*mcastLink, error) {
 			return nil, fmt.Errorf("group %s on %s: %w", group, ifi.Name, err)
 		}
 	}
-	return &mcastLink{rx: rx, tx: tx, txc: txc}, nil
-}
-
-// Receive blocks for the next data frame of the group; it skips anything
-// that is not a frame, and error frames.
-func (l *mcastLink) Receive() bool {
-	var b [64]byte
-	for {
-		n, _, err := l.rx.ReadFromUDP(b[:])
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			continue
-		}
-		if err != nil {
-			l.err = err
-			return false
-		}
-		if n != hubFrameLen {
-			continue
-		}
-		var sf socketcan.Frame
-		sf.UnmarshalBinary(b[:hubFrameLen])
-		if sf.IsError() {
-			continue
-		}
-		l.frame = sf.DecodeFrame()
-		return true
-	}
-}
-
-func (l *mcastLink) Frame() can.Frame          { return l.frame }
-func (l *mcastLink) rxStats() (RxStats, error) { return socketStats(l.rx) }
-func (l *mcastLink) Err() error                { return l.err }
-
-// TransmitFrame sends f to the group in SocketCAN's encoding.
-func (l *mcastLink) TransmitFrame(ctx context.Context, f can.Frame) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var sf socketcan.Frame
-	sf.EncodeFrame(f)
-	var b [hubFrameLen]byte
-	sf.MarshalBinary(b[:])
-	if _, err := l.txc.Write(b[:]); err != nil {
-		return fmt.Errorf("CAN emulator %s: %w", l.txc.RemoteAddr(), err)
-	}
-	return nil
+	return &mcastLink{datagramLink{rx: rx, tx: txc, peer: "CAN emulator"}}, nil
 }
 
 // Close leaves the group; a blocked Receive returns false with a nil Err
 // (see Conn.Err).
 func (l *mcastLink) Close() error {
 	err := l.rx.Close()
-	if e := l.txc.Close(); err == nil {
+	if e := l.tx.Close(); err == nil {
 		err = e
 	}
 	return err

@@ -7,11 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
-
-	"go.einride.tech/can"
-	"go.einride.tech/can/pkg/socketcan"
 )
 
 // The hub is an emulated CAN bus over unicast UDP, for peers that the
@@ -145,13 +141,9 @@ func (h *Hub) leave(a *net.UDPAddr) {
 	h.peers = slices.DeleteFunc(slices.Clone(h.peers), func(p *net.UDPAddr) bool { return sameAddr(p, a) })
 }
 
-// hubLink is one peer's connection to a hub.
-type hubLink struct {
-	c     *net.UDPConn
-	buf   [hubFrameLen]byte
-	frame can.Frame
-	err   error
-}
+// hubLink is one peer's connection to a hub: one socket, connected to
+// the hub, both ways.
+type hubLink struct{ datagramLink }
 
 // dialHub joins the hub at addr: it sends join datagrams until the hub
 // acknowledges one or ctx ends (at most 10 s).
@@ -177,7 +169,7 @@ func dialHub(ctx context.Context, addr string) (*hubLink, error) {
 		n, err := c.Read(b[:])
 		if err == nil && n == 0 {
 			_ = c.SetReadDeadline(time.Time{})
-			return &hubLink{c: c}, nil
+			return &hubLink{datagramLink{rx: c, tx: c, peer: "CAN hub"}}, nil
 		}
 		if ctx.Err() != nil {
 			_ = c.Close()
@@ -186,55 +178,9 @@ func dialHub(ctx context.Context, addr string) (*hubLink, error) {
 	}
 }
 
-// Receive blocks for the next data frame from the hub; it skips acks,
-// anything not a frame, and error frames.
-func (l *hubLink) Receive() bool {
-	var b [64]byte
-	for {
-		n, err := l.c.Read(b[:])
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			// ICMP port unreachable while the hub is away: keep listening.
-			continue
-		}
-		if err != nil {
-			l.err = err
-			return false
-		}
-		if n != hubFrameLen {
-			continue
-		}
-		var sf socketcan.Frame
-		sf.UnmarshalBinary(b[:hubFrameLen])
-		if sf.IsError() {
-			continue
-		}
-		l.frame = sf.DecodeFrame()
-		return true
-	}
-}
-
-func (l *hubLink) Frame() can.Frame          { return l.frame }
-func (l *hubLink) rxStats() (RxStats, error) { return socketStats(l.c) }
-func (l *hubLink) Err() error                { return l.err }
-
-// TransmitFrame sends f to the hub in SocketCAN's encoding.
-func (l *hubLink) TransmitFrame(ctx context.Context, f can.Frame) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var sf socketcan.Frame
-	sf.EncodeFrame(f)
-	var b [hubFrameLen]byte
-	sf.MarshalBinary(b[:])
-	if _, err := l.c.Write(b[:]); err != nil {
-		return fmt.Errorf("CAN hub %s: %w", l.c.RemoteAddr(), err)
-	}
-	return nil
-}
-
 // Close leaves the hub and closes the socket; a blocked Receive returns
 // false with a nil Err (see Conn.Err).
 func (l *hubLink) Close() error {
-	_, _ = l.c.Write(hubLeave)
-	return l.c.Close()
+	_, _ = l.tx.Write(hubLeave)
+	return l.tx.Close()
 }
