@@ -175,39 +175,29 @@ func (r *Recorder) OnClientHello(h center.ClientHello) {
 
 // Connections returns the connections accepted at or after since.
 func (r *Recorder) Connections(since time.Time) []center.ConnInfo {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []center.ConnInfo
-	for _, c := range r.conns {
-		if !c.AcceptedAt.Before(since) {
-			out = append(out, c)
-		}
-	}
-	return out
+	return recordedSince(r, r.conns, since, func(c center.ConnInfo) time.Time { return c.AcceptedAt })
 }
 
 // Handshakes returns the handshakes (good and failed) on connections
 // accepted at or after since, in the order they ended.
 func (r *Recorder) Handshakes(since time.Time) []center.HandshakeInfo {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []center.HandshakeInfo
-	for _, h := range r.handshakes {
-		if !h.Conn.AcceptedAt.Before(since) {
-			out = append(out, h)
-		}
-	}
-	return out
+	return recordedSince(r, r.handshakes, since, func(h center.HandshakeInfo) time.Time { return h.Conn.AcceptedAt })
 }
 
 // ClientHellos returns the ClientHellos received at or after since.
 func (r *Recorder) ClientHellos(since time.Time) []center.ClientHello {
+	return recordedSince(r, r.hellos, since, func(h center.ClientHello) time.Time { return h.At })
+}
+
+// recordedSince returns, under r's lock, the records of all whose time is
+// at or after since, in recorded order.
+func recordedSince[T any](r *Recorder, all []T, since time.Time, at func(T) time.Time) []T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []center.ClientHello
-	for _, h := range r.hellos {
-		if !h.At.Before(since) {
-			out = append(out, h)
+	var out []T
+	for _, x := range all {
+		if !at(x).Before(since) {
+			out = append(out, x)
 		}
 	}
 	return out
