@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -243,7 +244,44 @@ func (r *Run) CapturePorts() []capture.Port {
 	if hs := &r.host; hs.revFwd != nil {
 		add(hs.revFwd.Addr(), capture.HTTP, "forwarder to the CDP/OCSP responder")
 	}
+	if m := r.MQTT; m != nil {
+		if m.Broker != nil {
+			add(m.Broker.Addr(), capture.TLS, "harness MQTT broker")
+		}
+		if m.Link != nil {
+			add(m.Link.Addr(), capture.TLS, "fault proxy to the harness MQTT broker")
+		}
+		if m.DUTBroker != nil {
+			add(m.DUTBroker.Addr(), capture.TLS, "broker DUT")
+		}
+	}
+	if r.Profile.HasRole("center") && !r.Profile.DUT.Simulated {
+		add(r.Profile.MQTT.Address, capture.TLS, "broker DUT")
+	}
+	for _, e := range r.VISS.Endpoints {
+		add(urlHostPort(e.WS), capture.TLS, "VISS server DUT (WebSocket)")
+		add(urlHostPort(e.HTTP), capture.TLS, "VISS server DUT (HTTPS)")
+	}
 	return out
+}
+
+// urlHostPort is the host:port of a URL, with the scheme's default port;
+// "" for an empty or unreadable URL.
+func urlHostPort(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	switch u.Scheme {
+	case "https", "wss":
+		return net.JoinHostPort(u.Hostname(), "443")
+	case "http", "ws":
+		return net.JoinHostPort(u.Hostname(), "80")
+	}
+	return ""
 }
 
 // beginSpec opens the evidence window of a spec: ports refreshed (a

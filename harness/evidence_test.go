@@ -1,6 +1,10 @@
 package harness
 
 import (
+	"net"
+	"strconv"
+
+	"github.com/icoc-dev/icoc/harness/netfault"
 	"math"
 	"testing"
 	"time"
@@ -53,5 +57,35 @@ func TestSpecSlug(t *testing.T) {
 	rep := types.SpecReport{ContainerHierarchyTexts: []string{"Table 7-8"}, LeafNodeText: "[7.2.2.4 T7-8 503] HTTP/1.1 real-time"}
 	if s := specSlug(rep); len(s) != len("7.2.2.4_T7-8_503-")+8 || s[:17] != "7.2.2.4_T7-8_503-" {
 		t.Errorf("slug %q", s)
+	}
+}
+
+// The capture follows MQTT and VISS traffic too: the fault proxy in
+// front of the harness broker, a broker DUT named by the profile, and the
+// VISS servers' WebSocket and HTTPS ports (a URL without a port has its
+// scheme's).
+func TestCapturePortsMQTTAndVISS(t *testing.T) {
+	px, err := netfault.NewProxy("127.0.0.1:0", "127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	r := &Run{MQTT: &MQTTRun{Link: px}, Profile: &Profile{}}
+	r.Profile.DUT.Roles = []string{"center"}
+	r.Profile.MQTT.Address = "192.0.2.7:8883"
+	r.VISS.Endpoints = []VISSEndpoint{{WS: "wss://127.0.0.1:6443", HTTP: "https://vehicle.example"}}
+	got := map[int]string{}
+	for _, p := range r.CapturePorts() {
+		got[p.Number] = p.What
+	}
+	_, ps, _ := net.SplitHostPort(px.Addr())
+	pn, _ := strconv.Atoi(ps)
+	for n, what := range map[int]string{pn: "fault proxy to the harness MQTT broker", 8883: "broker DUT", 6443: "VISS server DUT (WebSocket)", 443: "VISS server DUT (HTTPS)"} {
+		if got[n] != what {
+			t.Errorf("port %d: %q, want %q (all: %v)", n, got[n], what, got)
+		}
+	}
+	if urlHostPort("not a url\x7f") != "" || urlHostPort("") != "" {
+		t.Error("an unreadable or empty URL has no port")
 	}
 }
