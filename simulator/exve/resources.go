@@ -215,6 +215,17 @@ func (op *OfferingParty) routeVehicles(rq *req) center.Answer {
 	return op.errorAnswer(rq.r, errf(http.StatusNotFound, "NOT_FOUND", "no resource at %s", rq.x.Path))
 }
 
+// admit checks a read of res as every resource read is checked, in this
+// order: the token's scope, then the media type and version the request
+// accepts; it returns the negotiated media type and version, or the first
+// error.
+func (op *OfferingParty) admit(rq *req, res Resource) (string, Version, *apiError) {
+	if e := op.scopeCheck(rq, res.Scope); e != nil {
+		return "", Version{}, e
+	}
+	return op.negotiate(rq.r, res)
+}
+
 // scopeCheck refuses a token without the resource's scope (REQ_04_07_03).
 func (op *OfferingParty) scopeCheck(rq *req, scope string) *apiError {
 	if rq.g.has(scope) || op.q.Has("scope-ignored") {
@@ -332,10 +343,7 @@ func (lq listQuery) inRange(t time.Time) bool {
 // sorted, paged.
 func (op *OfferingParty) serveVehicleList(rq *req) center.Answer {
 	res, _ := op.cat.ByPath("/vehicles")
-	if e := op.scopeCheck(rq, res.Scope); e != nil {
-		return op.errorAnswer(rq.r, e)
-	}
-	mt, ver, e := op.negotiate(rq.r, res)
+	mt, ver, e := op.admit(rq, res)
 	if e != nil {
 		return op.errorAnswer(rq.r, e)
 	}
@@ -446,10 +454,7 @@ func sortItems(items []obj, lq listQuery, def string) {
 // serveVehicle is GET {b}/vehicles/{id}.
 func (op *OfferingParty) serveVehicle(rq *req, id string) center.Answer {
 	res, _ := op.cat.ByPath("/vehicles")
-	if e := op.scopeCheck(rq, res.Scope); e != nil {
-		return op.errorAnswer(rq.r, e)
-	}
-	mt, ver, e := op.negotiate(rq.r, res)
+	mt, ver, e := op.admit(rq, res)
 	if e != nil {
 		return op.errorAnswer(rq.r, e)
 	}
@@ -528,10 +533,7 @@ func (op *OfferingParty) samples(vin string, res Resource, lq listQuery) []Sampl
 // serveData is GET {b}/vehicles/{id}/{resource}: a vehicle's samples,
 // filtered by date, sorted, paged.
 func (op *OfferingParty) serveData(rq *req, res Resource, id string) center.Answer {
-	if e := op.scopeCheck(rq, res.Scope); e != nil {
-		return op.errorAnswer(rq.r, e)
-	}
-	mt, ver, e := op.negotiate(rq.r, res)
+	mt, ver, e := op.admit(rq, res)
 	if e != nil {
 		return op.errorAnswer(rq.r, e)
 	}
@@ -555,10 +557,7 @@ func (op *OfferingParty) serveData(rq *req, res Resource, id string) center.Answ
 // serveWildcard is GET {b}/vehicles/*/{resource} (REQ_04_02_19/20): the
 // resource of every vehicle, or of those the id parameters name.
 func (op *OfferingParty) serveWildcard(rq *req, res Resource) center.Answer {
-	if e := op.scopeCheck(rq, res.Scope); e != nil {
-		return op.errorAnswer(rq.r, e)
-	}
-	mt, ver, e := op.negotiate(rq.r, res)
+	mt, ver, e := op.admit(rq, res)
 	if e != nil {
 		return op.errorAnswer(rq.r, e)
 	}
@@ -615,10 +614,7 @@ func (op *OfferingParty) serveWildcard(rq *req, res Resource) center.Answer {
 // serveAnonymized is the anonymized resource (REQ_04_02_21, I-236): the
 // samples of every vehicle, without any entity ID.
 func (op *OfferingParty) serveAnonymized(rq *req, res Resource) center.Answer {
-	if e := op.scopeCheck(rq, res.Scope); e != nil {
-		return op.errorAnswer(rq.r, e)
-	}
-	mt, ver, e := op.negotiate(rq.r, res)
+	mt, ver, e := op.admit(rq, res)
 	if e != nil {
 		return op.errorAnswer(rq.r, e)
 	}
@@ -649,10 +645,7 @@ func (op *OfferingParty) ecuItem(e *ECU, vin string) obj {
 // serveECUs is GET {b}/vehicles/{id}/ecus: the ECUs whose frames the
 // vehicle uploaded.
 func (op *OfferingParty) serveECUs(rq *req, res Resource, id string) center.Answer {
-	if e := op.scopeCheck(rq, res.Scope); e != nil {
-		return op.errorAnswer(rq.r, e)
-	}
-	mt, ver, e := op.negotiate(rq.r, res)
+	mt, ver, e := op.admit(rq, res)
 	if e != nil {
 		return op.errorAnswer(rq.r, e)
 	}
@@ -673,10 +666,7 @@ func (op *OfferingParty) serveECUs(rq *req, res Resource, id string) center.Answ
 // serveECU is GET {b}/vehicles/{id}/ecus/{ecuId} (REQ_04_02_11).
 func (op *OfferingParty) serveECU(rq *req, id, ecuID string) center.Answer {
 	res, _ := op.cat.ByName("ecus")
-	if e := op.scopeCheck(rq, res.Scope); e != nil {
-		return op.errorAnswer(rq.r, e)
-	}
-	mt, ver, e := op.negotiate(rq.r, res)
+	mt, ver, e := op.admit(rq, res)
 	if e != nil {
 		return op.errorAnswer(rq.r, e)
 	}
