@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -240,6 +241,15 @@ func (r *Run) CapturePorts() []capture.Port {
 	if r.Profile.HasRole("center") && !r.Profile.DUT.Simulated {
 		add(r.Profile.Center.Address, capture.TLS, "center DUT")
 	}
+	seen := map[string]bool{}
+	for _, e := range r.VISS.Endpoints {
+		for _, raw := range []string{e.WS, e.HTTP} {
+			if u, err := url.Parse(raw); err == nil && u.Host != "" && !seen[u.Host] {
+				seen[u.Host] = true
+				add(u.Host, capture.TLS, "VISS server ("+e.Dialect.Tag+")")
+			}
+		}
+	}
 	if hs := &r.host; hs.revFwd != nil {
 		add(hs.revFwd.Addr(), capture.HTTP, "forwarder to the CDP/OCSP responder")
 	}
@@ -404,6 +414,11 @@ func (r *Run) writeEvidence(rep ginkgo.SpecReport, from, to time.Time, charts []
 	if err := write(report.EvidenceCAN, "can.log", "CAN frames (candump log)", cb.Bytes()); err != nil {
 		return ev, err
 	}
+	if as := r.Recorder.Attempts(func(a Attempt) bool { return a.During(from, to) }); len(as) > 0 {
+		if err := write(report.EvidenceExchanges, "exchanges.txt", "exchanges (text)", []byte(ExchangeLog(as, r.Clock))); err != nil {
+			return ev, err
+		}
+	}
 	for i, c := range charts {
 		name := "timeline.svg"
 		if i > 0 {
@@ -436,6 +451,9 @@ func readme(rep ginkgo.SpecReport, ports []capture.Port, captured bool) string {
 	}
 	b.WriteString("\ncan.log: the CAN frames of the bus during the spec in candump's log format (replay: canplayer -I can.log);\n")
 	b.WriteString("T marks a frame the harness sent, R one it received.\n")
+	b.WriteString("exchanges.txt: every exchange on the run's timeline during the spec (requests the harness's center\n")
+	b.WriteString("answered, and the messages the harness's own clients, such as its VISS client, sent and received),\n")
+	b.WriteString("in spec time from the first, with wall-clock stamps (UTC).\n")
 	b.WriteString("timeline*.svg: timing judgements in spec time: the windows where the rule allows an attempt and the\n")
 	b.WriteString("attempts observed.\n")
 	return b.String()

@@ -2,9 +2,14 @@ package harness
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/icoc-dev/icoc/harness/capture"
+	"github.com/icoc-dev/icoc/harness/report"
 	"github.com/onsi/ginkgo/v2/types"
 )
 
@@ -53,5 +58,50 @@ func TestSpecSlug(t *testing.T) {
 	rep := types.SpecReport{ContainerHierarchyTexts: []string{"Table 7-8"}, LeafNodeText: "[7.2.2.4 T7-8 503] HTTP/1.1 real-time"}
 	if s := specSlug(rep); len(s) != len("7.2.2.4_T7-8_503-")+8 || s[:17] != "7.2.2.4_T7-8_503-" {
 		t.Errorf("slug %q", s)
+	}
+}
+
+// A failed spec's evidence holds the run's timeline of its window as text,
+// with the messages of the harness's own clients (a VISS request and its
+// answer); what happened before the spec is not in it.
+func TestEvidenceExchanges(t *testing.T) {
+	dir := t.TempDir()
+	rec := NewRecorder()
+	r := &Run{Profile: &Profile{}, Recorder: rec, Clock: Clock{Mode: "real", Scale: 1},
+		evidence: &evidence{mode: EvidenceFailed, reportsDir: dir, suiteDir: "evidence/cases-viss-v3", keys: &capture.KeyLog{}, can: &capture.CANLog{}, sniffWhy: "test"}}
+	from := time.Now()
+	rec.Note(Attempt{Protocol: ProtoVISS, Key: "old", Method: "get", Path: "Vehicle.Old", ReceivedAt: from.Add(-time.Minute), AnsweredAt: from.Add(-time.Minute)})
+	h := rec.Note(Attempt{Protocol: ProtoVISS, Key: "7", Method: "get", Path: "Vehicle.Speed", ReceivedAt: from.Add(time.Millisecond), ConnAccepted: from,
+		Sent: []byte(`{"action":"get","path":"Vehicle.Speed","requestId":"7"}`)})
+	rec.Settle(h, func(a *Attempt) {
+		a.AnsweredAt, a.Status, a.Got = from.Add(3*time.Millisecond), 404, []byte(`{"action":"get","requestId":"7","error":{"number":"404"}}`)
+	})
+	rep := types.SpecReport{LeafNodeText: "[5.1.1 read] v3", State: types.SpecStateFailed}
+	ev, err := r.writeEvidence(rep, from, from.Add(time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	for _, f := range ev.Files {
+		if f.Kind == report.EvidenceExchanges {
+			path = filepath.Join(dir, filepath.FromSlash(f.Path))
+		}
+	}
+	if path == "" {
+		t.Fatalf("no exchanges file: %+v", ev)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	for _, want := range []string{"VISS get Vehicle.Speed (requestId 7) (new connection) -> error 404",
+		`sent:     {"action":"get","path":"Vehicle.Speed","requestId":"7"}`, `"error":{"number":"404"}`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("exchanges.txt lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "Vehicle.Old") {
+		t.Errorf("exchanges.txt holds an exchange from before the spec:\n%s", log)
 	}
 }

@@ -83,6 +83,11 @@ type VISSEndpoint struct {
 	Dialect vissspec.Dialect
 	WS      string
 	HTTP    string
+	// Recorder is the run's timeline: the harness's VISS client notes on it
+	// every request it sends and every answer and event it receives
+	// (ProtoVISS), so a failed spec's evidence shows them. nil notes
+	// nothing.
+	Recorder *Recorder
 }
 
 // VISSRun is the VISS side of a run.
@@ -274,14 +279,16 @@ func (r *Run) prepareVISS() error {
 		}
 		pool.AppendCertsFromPEM(b)
 	}
-	v.TLS = &tls.Config{RootCAs: pool, ServerName: c.ServerName, MinVersion: tls.VersionTLS12}
+	// The client's TLS secrets go to the evidence's key log, so the
+	// capture of the VISS ports (CapturePorts) can be decrypted.
+	v.TLS = &tls.Config{RootCAs: pool, ServerName: c.ServerName, MinVersion: tls.VersionTLS12, KeyLogWriter: r.KeyLogWriter()}
 	if p.DUT.Simulated && v.TLS.ServerName == "" {
 		v.TLS.ServerName = "viss.icoc.test"
 	}
 	if !p.DUT.Simulated {
 		for _, s := range c.Servers {
 			d, _ := s.load()
-			v.Endpoints = append(v.Endpoints, VISSEndpoint{Dialect: d, WS: s.WS, HTTP: s.HTTP})
+			v.Endpoints = append(v.Endpoints, VISSEndpoint{Dialect: d, WS: s.WS, HTTP: s.HTTP, Recorder: r.Recorder})
 		}
 	}
 	return nil
@@ -310,7 +317,7 @@ func (r *Run) vissLearnInProcess(v *vehicle.Vehicle) {
 	for _, e := range v.VISS().Endpoints() {
 		for _, s := range r.Profile.VISS.Servers {
 			if d, _ := s.load(); string(d.Name) == e.Dialect {
-				r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: e.WS, HTTP: e.HTTP})
+				r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: e.WS, HTTP: e.HTTP, Recorder: r.Recorder})
 			}
 		}
 	}
@@ -385,7 +392,7 @@ func (r *Run) vissLearnFromLog() error {
 		if !ok {
 			return fmt.Errorf("reference vehicle: its %s server did not say where it listens", d.Tag)
 		}
-		r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: "wss://" + addr, HTTP: "https://" + addr})
+		r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: "wss://" + addr, HTTP: "https://" + addr, Recorder: r.Recorder})
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func (t *T) fail(expected, actual string) {
 	}
 	for _, c := range t.conns {
 		if as := c.Attempts(); len(as) > 0 {
-			actual += "\nrequests (spec time; status = the error number, 200 for success):\n" + harness.Timeline(as, t.run().Clock)
+			actual += "\nrequests (spec time):\n" + harness.Timeline(as, t.run().Clock)
 		}
 	}
 	Fail(harness.Verdict(t.req, expected, actual))
