@@ -99,8 +99,12 @@ type VISSRun struct {
 	Secret []byte
 	// Purposes is the purpose list (JSON).
 	Purposes []byte
-	// Read and Write are the access-controlled nodes.
+	// Read and Write are the access-controlled nodes (viss.access.read:
+	// tagged read-write; viss.access.write: tagged write-only; register
+	// I-289); ReadControlled and WriteControlled judge a path by them.
 	Read, Write []string
+	// PurposeList is Purposes parsed, in its order (viss_access.go).
+	PurposeList []VISSPurpose
 	// Map is the DUT's DBC-to-VSS map, bound to the DUT's DBC and VSS 4.0.
 	Map *vssmap.Map
 	// TLS is the client TLS configuration for the servers.
@@ -169,7 +173,7 @@ func (p *Profile) validateVISS(bad func(field, format string, args ...any) error
 	if c.SampleGap < 0 {
 		return bad("viss.sample_gap", "negative")
 	}
-	return nil
+	return p.validateVISSAccess(bad)
 }
 
 // load returns the server's dialect tables.
@@ -258,10 +262,16 @@ func (r *Run) prepareVISS() error {
 			return fmt.Errorf("profile %s viss.access.purposes: %w", p.Source, err)
 		}
 	}
+	if v.PurposeList, err = parsePurposes(v.Purposes); err != nil {
+		return fmt.Errorf("profile %s viss.access.purposes: %w", p.Source, err)
+	}
 	v.Read, v.Write = c.Access.Read, c.Access.Write
 	if len(v.Read) == 0 && len(v.Write) == 0 {
-		v.Read = []string{"Vehicle.TraveledDistance", "Vehicle.Powertrain.FuelSystem"}
-		v.Write = []string{"Vehicle.TripMeterReading"}
+		// The reference vehicle's selection (a simulated DUT's, and the
+		// default of a profile that names none).
+		if v.Read, v.Write, err = viss.AccessTags(); err != nil {
+			return err
+		}
 	}
 	v.SampleGap = c.SampleGap
 	if v.SampleGap == 0 {
