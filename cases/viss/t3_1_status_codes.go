@@ -81,7 +81,8 @@ func (t *T) provoke(situation string) (*vissclient.Message, string) {
 	case "filter-not-for-method":
 		return t.get(c, pathSpeed, map[string]any{"filter": map[string]any{"variant": "timebased", "parameter": map[string]any{"period": "1000"}}}), "a get with a timebased filter"
 	case "unsupported-dc":
-		return t.get(c, pathSpeed, map[string]any{"dc": "2+1"}), "a get asking for data compression 2+1, which the server does not declare"
+		dc, why := t.declaredDC(c).unsupported()
+		return t.get(c, pathSpeed, map[string]any{"dc": dc}), "a get asking for data compression " + dc + " (" + why + ")"
 	case "missing-filter":
 		return t.request(c, map[string]any{"action": "subscribe", "path": pathSpeed}), "a subscription without a filter"
 	}
