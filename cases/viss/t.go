@@ -312,7 +312,8 @@ func auth(msg map[string]any, tok string) map[string]any {
 }
 
 // readNode is a mapped leaf whose get needs a token: a node of
-// viss.access.read, or a mapped leaf below one; not applicable without.
+// viss.access.read the map feeds, else a mapped leaf below one; not
+// applicable without.
 func (t *T) readNode() string {
 	GinkgoHelper()
 	m := t.oracle().Map()
@@ -320,6 +321,8 @@ func (t *T) readNode() string {
 		if _, ok := m.Entry(n); ok {
 			return n
 		}
+	}
+	for _, n := range t.run().VISS.Read {
 		for _, p := range m.Paths() {
 			if strings.HasPrefix(p, n+".") {
 				return p
