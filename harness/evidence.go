@@ -241,6 +241,15 @@ func (r *Run) CapturePorts() []capture.Port {
 	if r.Profile.HasRole("center") && !r.Profile.DUT.Simulated {
 		add(r.Profile.Center.Address, capture.TLS, "center DUT")
 	}
+	seen := map[string]bool{}
+	for _, e := range r.VISS.Endpoints {
+		for _, raw := range []string{e.WS, e.HTTP} {
+			if hp := urlHostPort(raw); hp != "" && !seen[hp] {
+				seen[hp] = true
+				add(hp, capture.TLS, "VISS server ("+e.Dialect.Tag+")")
+			}
+		}
+	}
 	if hs := &r.host; hs.revFwd != nil {
 		add(hs.revFwd.Addr(), capture.HTTP, "forwarder to the CDP/OCSP responder")
 	}
@@ -257,10 +266,6 @@ func (r *Run) CapturePorts() []capture.Port {
 	}
 	if r.Profile.HasRole("center") && !r.Profile.DUT.Simulated {
 		add(r.Profile.MQTT.Address, capture.TLS, "broker DUT")
-	}
-	for _, e := range r.VISS.Endpoints {
-		add(urlHostPort(e.WS), capture.TLS, "VISS server DUT (WebSocket)")
-		add(urlHostPort(e.HTTP), capture.TLS, "VISS server DUT (HTTPS)")
 	}
 	return out
 }
@@ -442,6 +447,11 @@ func (r *Run) writeEvidence(rep ginkgo.SpecReport, from, to time.Time, charts []
 	if err := write(report.EvidenceCAN, "can.log", "CAN frames (candump log)", cb.Bytes()); err != nil {
 		return ev, err
 	}
+	if as := r.Recorder.Attempts(func(a Attempt) bool { return a.During(from, to) }); len(as) > 0 {
+		if err := write(report.EvidenceExchanges, "exchanges.txt", "exchanges (text)", []byte(ExchangeLog(as, r.Clock))); err != nil {
+			return ev, err
+		}
+	}
 	for i, c := range charts {
 		name := "timeline.svg"
 		if i > 0 {
@@ -474,6 +484,9 @@ func readme(rep ginkgo.SpecReport, ports []capture.Port, captured bool) string {
 	}
 	b.WriteString("\ncan.log: the CAN frames of the bus during the spec in candump's log format (replay: canplayer -I can.log);\n")
 	b.WriteString("T marks a frame the harness sent, R one it received.\n")
+	b.WriteString("exchanges.txt: every exchange on the run's timeline during the spec (requests the harness's center\n")
+	b.WriteString("answered, and the messages the harness's own clients, such as its VISS client, sent and received),\n")
+	b.WriteString("in spec time from the first, with wall-clock stamps (UTC).\n")
 	b.WriteString("timeline*.svg: timing judgements in spec time: the windows where the rule allows an attempt and the\n")
 	b.WriteString("attempts observed.\n")
 	return b.String()

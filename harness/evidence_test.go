@@ -1,14 +1,19 @@
 package harness
 
 import (
-	"net"
-	"strconv"
-
-	"github.com/icoc-dev/icoc/harness/netfault"
 	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/icoc-dev/icoc/harness/capture"
+	"github.com/icoc-dev/icoc/harness/netfault"
+	"github.com/icoc-dev/icoc/harness/report"
+	"github.com/icoc-dev/icoc/spec/viss"
 	"github.com/onsi/ginkgo/v2/types"
 )
 
@@ -73,19 +78,64 @@ func TestCapturePortsMQTTAndVISS(t *testing.T) {
 	r := &Run{MQTT: &MQTTRun{Link: px}, Profile: &Profile{}}
 	r.Profile.DUT.Roles = []string{"center"}
 	r.Profile.MQTT.Address = "192.0.2.7:8883"
-	r.VISS.Endpoints = []VISSEndpoint{{WS: "wss://127.0.0.1:6443", HTTP: "https://vehicle.example"}}
+	r.VISS.Endpoints = []VISSEndpoint{{Dialect: vissspec.Dialect{Tag: "v3"}, WS: "wss://127.0.0.1:6443", HTTP: "https://vehicle.example"}}
 	got := map[int]string{}
 	for _, p := range r.CapturePorts() {
 		got[p.Number] = p.What
 	}
 	_, ps, _ := net.SplitHostPort(px.Addr())
 	pn, _ := strconv.Atoi(ps)
-	for n, what := range map[int]string{pn: "fault proxy to the harness MQTT broker", 8883: "broker DUT", 6443: "VISS server DUT (WebSocket)", 443: "VISS server DUT (HTTPS)"} {
+	for n, what := range map[int]string{pn: "fault proxy to the harness MQTT broker", 8883: "broker DUT", 6443: "VISS server (v3)", 443: "VISS server (v3)"} {
 		if got[n] != what {
 			t.Errorf("port %d: %q, want %q (all: %v)", n, got[n], what, got)
 		}
 	}
 	if urlHostPort("not a url\x7f") != "" || urlHostPort("") != "" {
 		t.Error("an unreadable or empty URL has no port")
+	}
+}
+
+// A failed spec's evidence holds the run's timeline of its window as text,
+// with the messages of the harness's own clients (a VISS request and its
+// answer); what happened before the spec is not in it.
+func TestEvidenceExchanges(t *testing.T) {
+	dir := t.TempDir()
+	rec := NewRecorder()
+	r := &Run{Profile: &Profile{}, Recorder: rec, Clock: Clock{Mode: "real", Scale: 1},
+		evidence: &evidence{mode: EvidenceFailed, reportsDir: dir, suiteDir: "evidence/cases-viss-v3", keys: &capture.KeyLog{}, can: &capture.CANLog{}, sniffWhy: "test"}}
+	from := time.Now()
+	rec.Note(Attempt{Protocol: ProtoVISS, Key: "old", Method: "get", Path: "Vehicle.Old", ReceivedAt: from.Add(-time.Minute), AnsweredAt: from.Add(-time.Minute)})
+	h := rec.Note(Attempt{Protocol: ProtoVISS, Key: "7", Method: "get", Path: "Vehicle.Speed", ReceivedAt: from.Add(time.Millisecond), ConnAccepted: from,
+		Sent: []byte(`{"action":"get","path":"Vehicle.Speed","requestId":"7"}`)})
+	rec.Settle(h, func(a *Attempt) {
+		a.AnsweredAt, a.Status, a.Got = from.Add(3*time.Millisecond), 404, []byte(`{"action":"get","requestId":"7","error":{"number":"404"}}`)
+	})
+	rep := types.SpecReport{LeafNodeText: "[5.1.1 read] v3", State: types.SpecStateFailed}
+	ev, err := r.writeEvidence(rep, from, from.Add(time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	for _, f := range ev.Files {
+		if f.Kind == report.EvidenceExchanges {
+			path = filepath.Join(dir, filepath.FromSlash(f.Path))
+		}
+	}
+	if path == "" {
+		t.Fatalf("no exchanges file: %+v", ev)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	for _, want := range []string{"VISS get Vehicle.Speed (requestId 7) (new connection) -> error 404",
+		`sent:     {"action":"get","path":"Vehicle.Speed","requestId":"7"}`, `"error":{"number":"404"}`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("exchanges.txt lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "Vehicle.Old") {
+		t.Errorf("exchanges.txt holds an exchange from before the spec:\n%s", log)
 	}
 }

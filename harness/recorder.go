@@ -80,7 +80,19 @@ type Attempt struct {
 	// Service is the mounted service the request came to (e.g. "exve"),
 	// "" for the vehicle APIs.
 	Service string
+	// Sent and Got are the messages themselves for exchanges the harness
+	// made as a client (ProtoVISS): the request as sent, the answer or
+	// event as received; nil otherwise (a capture holds those).
+	Sent, Got []byte
 }
+
+// ProtoVISS is the protocol of the VISS exchanges of the harness's VISS
+// client on the timeline (Recorder.Note): Key is the requestId (an event's:
+// its subscriptionId), Method the action, Path the path, Status 200 for a
+// success and the error number otherwise (an HTTPS exchange, Proto
+// "HTTPS": its HTTP status). ReceivedAt is when the client sent the
+// request, AnsweredAt when its answer arrived (an event: both its arrival).
+const ProtoVISS center.Protocol = "viss"
 
 // Start is when the attempt began as the DUT sees it: the connection's
 // arrival for a new connection (so TLS set-up does not count against the
@@ -259,6 +271,33 @@ func (r *Recorder) OnAnswer(x *center.Exchange, a center.Answer, at time.Time) {
 	}
 }
 
+// Note puts an exchange the harness itself made as a client (a VISS
+// request, a received event) on the timeline, and returns its handle for
+// Settle. Its Seq is left as given (0 for a client's exchange: Seq numbers
+// the center's exchanges). Safe on a nil Recorder (returns -1).
+func (r *Recorder) Note(a Attempt) int {
+	if r == nil {
+		return -1
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts = append(r.attempts, a)
+	return len(r.attempts) - 1
+}
+
+// Settle changes the noted attempt h (its answer arrived, say) under the
+// recorder's lock; a handle of -1 or out of range changes nothing.
+func (r *Recorder) Settle(h int, f func(*Attempt)) {
+	if r == nil || h < 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h < len(r.attempts) {
+		f(&r.attempts[h])
+	}
+}
+
 // Attempts returns a copy of the attempts that match keep (all when nil), in
 // arrival order. An attempt still being answered has a zero AnsweredAt.
 func (r *Recorder) Attempts(keep func(Attempt) bool) []Attempt {
@@ -295,6 +334,48 @@ func Timeline(attempts []Attempt, c Clock) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// During reports whether the attempt began or ended in [from, to] (a
+// spec's window): what the evidence of that spec shows.
+func (a Attempt) During(from, to time.Time) bool {
+	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(from) && !t.After(to) }
+	return in(a.Start()) || in(a.ReceivedAt) || in(a.AnsweredAt)
+}
+
+// ExchangeLog renders attempts for a spec's evidence: each one as Timeline
+// renders it, after its wall-clock start (UTC), and below it the messages
+// of an exchange the harness made as a client (Sent, Got) as they crossed
+// the wire.
+func ExchangeLog(attempts []Attempt, c Clock) string {
+	if len(attempts) == 0 {
+		return "(no exchange recorded)\n"
+	}
+	lines := strings.Split(Timeline(attempts, c), "\n")
+	var b strings.Builder
+	for i, a := range attempts {
+		line := ""
+		if i < len(lines) {
+			line = strings.TrimLeft(lines[i], " ")
+		}
+		fmt.Fprintf(&b, "%s %s\n", a.Start().UTC().Format("15:04:05.000000"), line)
+		if a.Sent != nil {
+			fmt.Fprintf(&b, "    sent:     %s\n", oneLine(a.Sent))
+		}
+		if a.Got != nil {
+			at := ""
+			if !a.AnsweredAt.IsZero() {
+				at = " at " + a.AnsweredAt.UTC().Format("15:04:05.000000")
+			}
+			fmt.Fprintf(&b, "    received%s: %s\n", at, oneLine(a.Got))
+		}
+	}
+	return b.String()
+}
+
+// oneLine keeps a message on one line (its newlines escaped).
+func oneLine(b []byte) string {
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(string(b))
+}
+
 // Request renders what the attempt asked, in its protocol's terms.
 func (a Attempt) Request() string {
 	switch a.Protocol {
@@ -313,6 +394,14 @@ func (a Attempt) Request() string {
 		return "TLS handshake"
 	case center.ProtoDNS:
 		return "DNS " + a.Method + " query for " + a.Path
+	case ProtoVISS:
+		switch {
+		case a.Method == "subscription":
+			return "VISS event of subscription " + a.Key
+		case a.Proto == "HTTPS":
+			return "VISS over HTTPS " + a.Method + " " + a.Path
+		}
+		return strings.TrimSpace("VISS " + a.Method + " " + a.Path + " (requestId " + a.Key + ")")
 	}
 	return a.Method + " " + a.Path + " " + a.Proto
 }
@@ -392,6 +481,17 @@ func (a Attempt) answer(status int) string {
 		return fmt.Sprintf("gRPC code %d", a.Code)
 	case center.ProtoMQTT:
 		return fmt.Sprintf("reason code 0x%02X", a.Code)
+	case ProtoVISS:
+		switch {
+		case a.Method == "subscription":
+			return "received"
+		case a.Proto == "HTTPS":
+			return fmt.Sprintf("HTTP %d", status)
+		}
+		if status == 200 {
+			return "answered without an error"
+		}
+		return fmt.Sprintf("error %d", status)
 	}
 	return strconv.Itoa(status)
 }

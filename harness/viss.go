@@ -83,6 +83,11 @@ type VISSEndpoint struct {
 	Dialect vissspec.Dialect
 	WS      string
 	HTTP    string
+	// Recorder is the run's timeline: the harness's VISS client notes on it
+	// every request it sends and every answer and event it receives
+	// (ProtoVISS), so a failed spec's evidence shows them. nil notes
+	// nothing.
+	Recorder *Recorder
 }
 
 // VISSRun is the VISS side of a run.
@@ -94,8 +99,12 @@ type VISSRun struct {
 	Secret []byte
 	// Purposes is the purpose list (JSON).
 	Purposes []byte
-	// Read and Write are the access-controlled nodes.
+	// Read and Write are the access-controlled nodes (viss.access.read:
+	// tagged read-write; viss.access.write: tagged write-only; register
+	// I-289); ReadControlled and WriteControlled judge a path by them.
 	Read, Write []string
+	// PurposeList is Purposes parsed, in its order (viss_access.go).
+	PurposeList []VISSPurpose
 	// Map is the DUT's DBC-to-VSS map, bound to the DUT's DBC and VSS 4.0.
 	Map *vssmap.Map
 	// TLS is the client TLS configuration for the servers.
@@ -164,7 +173,7 @@ func (p *Profile) validateVISS(bad func(field, format string, args ...any) error
 	if c.SampleGap < 0 {
 		return bad("viss.sample_gap", "negative")
 	}
-	return nil
+	return p.validateVISSAccess(bad)
 }
 
 // load returns the server's dialect tables.
@@ -253,10 +262,16 @@ func (r *Run) prepareVISS() error {
 			return fmt.Errorf("profile %s viss.access.purposes: %w", p.Source, err)
 		}
 	}
+	if v.PurposeList, err = parsePurposes(v.Purposes); err != nil {
+		return fmt.Errorf("profile %s viss.access.purposes: %w", p.Source, err)
+	}
 	v.Read, v.Write = c.Access.Read, c.Access.Write
 	if len(v.Read) == 0 && len(v.Write) == 0 {
-		v.Read = []string{"Vehicle.TraveledDistance", "Vehicle.Powertrain.FuelSystem"}
-		v.Write = []string{"Vehicle.TripMeterReading"}
+		// The reference vehicle's selection (a simulated DUT's, and the
+		// default of a profile that names none).
+		if v.Read, v.Write, err = viss.AccessTags(); err != nil {
+			return err
+		}
 	}
 	v.SampleGap = c.SampleGap
 	if v.SampleGap == 0 {
@@ -274,14 +289,16 @@ func (r *Run) prepareVISS() error {
 		}
 		pool.AppendCertsFromPEM(b)
 	}
-	v.TLS = &tls.Config{RootCAs: pool, ServerName: c.ServerName, MinVersion: tls.VersionTLS12}
+	// The client's TLS secrets go to the evidence's key log, so the
+	// capture of the VISS ports (CapturePorts) can be decrypted.
+	v.TLS = &tls.Config{RootCAs: pool, ServerName: c.ServerName, MinVersion: tls.VersionTLS12, KeyLogWriter: r.KeyLogWriter()}
 	if p.DUT.Simulated && v.TLS.ServerName == "" {
 		v.TLS.ServerName = "viss.icoc.test"
 	}
 	if !p.DUT.Simulated {
 		for _, s := range c.Servers {
 			d, _ := s.load()
-			v.Endpoints = append(v.Endpoints, VISSEndpoint{Dialect: d, WS: s.WS, HTTP: s.HTTP})
+			v.Endpoints = append(v.Endpoints, VISSEndpoint{Dialect: d, WS: s.WS, HTTP: s.HTTP, Recorder: r.Recorder})
 		}
 	}
 	return nil
@@ -310,7 +327,7 @@ func (r *Run) vissLearnInProcess(v *vehicle.Vehicle) {
 	for _, e := range v.VISS().Endpoints() {
 		for _, s := range r.Profile.VISS.Servers {
 			if d, _ := s.load(); string(d.Name) == e.Dialect {
-				r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: e.WS, HTTP: e.HTTP})
+				r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: e.WS, HTTP: e.HTTP, Recorder: r.Recorder})
 			}
 		}
 	}
@@ -385,7 +402,7 @@ func (r *Run) vissLearnFromLog() error {
 		if !ok {
 			return fmt.Errorf("reference vehicle: its %s server did not say where it listens", d.Tag)
 		}
-		r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: "wss://" + addr, HTTP: "https://" + addr})
+		r.VISS.Endpoints = append(r.VISS.Endpoints, VISSEndpoint{Dialect: d, WS: "wss://" + addr, HTTP: "https://" + addr, Recorder: r.Recorder})
 	}
 	return nil
 }

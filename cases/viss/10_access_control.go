@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/harness/visstoken"
+	. "github.com/onsi/ginkgo/v2"
 )
 
 // 002 10.4.4 Access Control Server, 10.8 Access Control Selection;
@@ -24,13 +26,15 @@ func init() {
 		quirks:   []string{"valid-token-refused"},
 		variants: []string{"core-token-errors"},
 		body: func(t *T) {
+			node := t.readNode()
+			tok := t.tokenFor(node, false)
 			c := t.dial()
-			t.put(map[string]float64{pathOdometer: 4321.5})
-			want := t.latest(pathOdometer)
+			t.put(map[string]float64{node: 43.5})
+			want := t.latest(node)
 			t.wait(t.settle())
-			m := t.get(c, t.path(pathOdometer), map[string]any{"authorization": t.token("odometer")})
+			m := t.get(c, t.path(node), map[string]any{"authorization": tok})
 			v, _, ok := t.single(m)
-			eq, why := t.equal(pathOdometer, want.Value, v)
+			eq, why := t.equal(node, want.Value, v)
 			t.check(ok && eq, "the value "+want.Value.Wire(), why+": "+string(m.Raw))
 		},
 	}, &specDef{
@@ -73,10 +77,12 @@ func init() {
 		quirks:   []string{"ignore-vin-claim"},
 		variants: []string{"core-token-errors"},
 		body: func(t *T) {
+			node := t.readNode()
+			p := t.purposeFor(node)
 			c := t.dial()
-			tok := t.mint(visstoken.Claims{Scope: "odometer", CLX: clientContext("odometer"), VIN: "JT1OTHERV00000009", Expires: time.Now().Add(time.Hour)}, t.run().VISS.Secret)
-			m := t.get(c, pathOdometer, map[string]any{"authorization": tok})
-			t.expectSituation(m, "token-invalid", "a get of "+pathOdometer+" with a token for vehicle JT1OTHERV00000009")
+			tok := t.mint(visstoken.Claims{Scope: p.Short, CLX: p.Context, VIN: "JT1OTHERV00000009", Expires: time.Now().Add(time.Hour)}, t.run().VISS.Secret)
+			m := t.get(c, node, map[string]any{"authorization": tok})
+			t.expectSituation(m, "token-invalid", "a get of "+node+" with a token for vehicle JT1OTHERV00000009")
 		},
 	}, &specDef{
 		topic:    "scope",
@@ -97,9 +103,10 @@ func init() {
 		quirks:   []string{"ignore-access-mode"},
 		variants: []string{"core-token-errors"},
 		body: func(t *T) {
+			node, p := t.readOnlyGrant()
 			c := t.dial()
-			m := t.request(c, map[string]any{"action": "set", "path": t.path(pathTrip), "value": "0", "authorization": t.token("odometer")})
-			t.expectSituation(m, "token-insufficient", "a set of "+pathTrip+" with a token of purpose odometer (read-only)")
+			m := t.request(c, map[string]any{"action": "set", "path": t.path(node), "value": "0", "authorization": t.token(p.Short)})
+			t.expectSituation(m, "token-insufficient", "a set of "+node+" with a token of purpose "+p.Short+" (read-only)")
 		},
 	}, &specDef{
 		topic: "selection",
@@ -110,19 +117,45 @@ func init() {
 		quirks:   []string{"write-only-as-read-write", "no-access-control"},
 		variants: []string{"core-token-errors"},
 		body: func(t *T) {
+			wo := t.writeOnlyNode()
 			c := t.dial()
-			t.put(map[string]float64{pathTrip: 55})
+			t.put(map[string]float64{wo: 55})
 			t.wait(t.settle())
-			m := t.get(c, t.path(pathTrip), nil)
-			t.expectOK(m, "a get of the write-only "+pathTrip+" without a token")
-			m = t.request(c, map[string]any{"action": "set", "path": t.path(pathTrip), "value": "1"})
-			t.expectSituation(m, "token-missing", "a set of the write-only "+pathTrip+" without a token")
-			if _, ok := t.oracle().Map().Entry(pathFuel); ok {
-				t.put(map[string]float64{pathFuel: 30})
+			m := t.get(c, t.path(wo), nil)
+			t.expectOK(m, "a get of the write-only "+wo+" without a token")
+			m = t.request(c, map[string]any{"action": "set", "path": t.path(wo), "value": "1"})
+			t.expectSituation(m, "token-missing", "a set of the write-only "+wo+" without a token")
+			if branch, leaf := t.readBranchLeaf(); leaf != "" {
+				t.put(map[string]float64{leaf: 30})
 				t.wait(t.settle())
-				m = t.get(c, t.path(pathFuel), nil)
-				t.expectSituation(m, "token-missing", fmt.Sprintf("a get of %s, below the read-write branch Vehicle.Powertrain.FuelSystem, without a token", pathFuel))
+				m = t.get(c, t.path(leaf), nil)
+				t.expectSituation(m, "token-missing", fmt.Sprintf("a get of %s, below the read-write branch %s, without a token", leaf, branch))
 			}
 		},
 	})
+}
+
+// purposeFor returns a purpose that grants path; not applicable without.
+func (t *T) purposeFor(path string) harness.VISSPurpose {
+	GinkgoHelper()
+	p, ok := t.run().VISS.Purpose(path, false)
+	if !ok {
+		t.skip("the DUT's purpose list (viss.access.purposes) has no purpose that grants " + path)
+	}
+	return p
+}
+
+// readOnlyGrant returns a node of viss.access.write (then of
+// viss.access.read) and a purpose that grants it read-only; not
+// applicable without.
+func (t *T) readOnlyGrant() (string, harness.VISSPurpose) {
+	GinkgoHelper()
+	v := &t.run().VISS
+	for _, n := range append(append([]string(nil), v.Write...), v.Read...) {
+		if p, ok := v.PurposeReadOnly(n); ok {
+			return n, p
+		}
+	}
+	t.skip("the DUT's purpose list (viss.access.purposes) grants no access-controlled node (viss.access.read, write) read-only")
+	return "", harness.VISSPurpose{}
 }

@@ -20,7 +20,7 @@ func init() {
 		body: func(t *T) {
 			c := t.dial()
 			id := c.NextID()
-			m := t.request(c, map[string]any{"action": "set", "path": t.path(pathTrip), "value": "12.5", "requestId": id, "authorization": t.token("trip-reset")})
+			m := t.request(c, auth(map[string]any{"action": "set", "path": t.path(pathTrip), "value": "12.5", "requestId": id}, t.tokenFor(pathTrip, true)))
 			t.expectOK(m, "the set of "+pathTrip+" to \"12.5\"")
 			t.check(m.Obj["requestId"] == id, "requestId "+id+" echoed", string(m.Raw))
 		},
@@ -54,7 +54,7 @@ func init() {
 			}
 			check(raw(map[string]any{"action": "get", "path": t.path(pathSpeed)}))
 			check(raw(map[string]any{"action": "get", "path": t.path("Vehicle.NoSuchNode")}))
-			check(raw(map[string]any{"action": "set", "path": t.path(pathTrip), "value": "1", "authorization": t.token("trip-reset")}))
+			check(raw(auth(map[string]any{"action": "set", "path": t.path(pathTrip), "value": "1"}, t.tokenFor(pathTrip, true))))
 			filter := any(map[string]any{"variant": "change", "parameter": map[string]any{"logic-op": "ne", "diff": "0"}})
 			if t.d.Name == vissspec.Gen2 {
 				filter = "$changeNEQ0"

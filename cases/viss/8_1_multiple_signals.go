@@ -51,7 +51,10 @@ func init() {
 			c := t.dial()
 			t.put(map[string]float64{pathFuel: 40})
 			t.wait(t.settle())
-			m := t.get(c, "Vehicle.Powertrain.FuelSystem", map[string]any{"authorization": t.token("fuel-status"),
+			if !t.run().VISS.ReadControlled("Vehicle.Powertrain.FuelSystem") {
+				t.skip("the DUT does not control access to Vehicle.Powertrain.FuelSystem (viss.access.read)")
+			}
+			m := t.get(c, "Vehicle.Powertrain.FuelSystem", map[string]any{"authorization": t.tokenFor("Vehicle.Powertrain.FuelSystem", false),
 				"filter": map[string]any{"variant": "paths", "parameter": []string{"RelativeLevel", "Range"}}})
 			t.expectSituation(m, "unavailable", "a get of "+pathFuel+" and the unavailable "+pathRange+" under access control")
 		},

@@ -55,7 +55,7 @@ func (t *T) fail(expected, actual string) {
 	}
 	for _, c := range t.conns {
 		if as := c.Attempts(); len(as) > 0 {
-			actual += "\nrequests (spec time; status = the error number, 200 for success):\n" + harness.Timeline(as, t.run().Clock)
+			actual += "\nrequests (spec time):\n" + harness.Timeline(as, t.run().Clock)
 		}
 	}
 	Fail(harness.Verdict(t.req, expected, actual))
@@ -264,22 +264,104 @@ func (t *T) token(purpose string) string {
 	if t.d.AccessControl.VINClaim {
 		vin = t.run().Profile.DUT.VIN
 	}
-	tok, err := t.s.tokenServers().AccessToken(t.ctx, t.d, vin, clientContext(purpose), purpose)
+	tok, err := t.s.tokenServers().AccessToken(t.ctx, t.d, vin, t.clientContext(purpose), purpose)
 	if err != nil {
 		Fail("harness: access token for " + purpose + ": " + err.Error())
 	}
 	return tok
 }
 
-// clientContext is a role triplet the reference purpose list allows.
-func clientContext(purpose string) string {
-	switch purpose {
-	case "trip-reset":
-		return "Driver+OEM+Vehicle"
-	case "identity":
-		return "OEM+OEM+Cloud"
+// clientContext is the role triplet the DUT's purpose list allows for
+// purpose (its first context).
+func (t *T) clientContext(purpose string) string {
+	GinkgoHelper()
+	p, ok := t.run().VISS.PurposeNamed(purpose)
+	if !ok {
+		Fail("harness: the DUT's purpose list (viss.access.purposes) has no purpose " + purpose)
 	}
-	return "Independent+OEM+Cloud"
+	return p.Context
+}
+
+// tokenFor returns a valid token whose purpose grants path (read-write
+// when write), or "" when the DUT's access control (viss.access.read and
+// write) does not control that access to path; the spec is not
+// applicable when no purpose of the DUT's list grants it.
+func (t *T) tokenFor(path string, write bool) string {
+	GinkgoHelper()
+	v := &t.run().VISS
+	if (write && !v.WriteControlled(path)) || (!write && !v.ReadControlled(path)) {
+		return ""
+	}
+	p, ok := v.Purpose(path, write)
+	if !ok {
+		mode := "read"
+		if write {
+			mode = "read-write"
+		}
+		t.skip(fmt.Sprintf("the DUT's purpose list (viss.access.purposes) grants no purpose %s access to %s", mode, path))
+	}
+	return t.token(p.Short)
+}
+
+// auth returns msg with "authorization": tok when tok is not "".
+func auth(msg map[string]any, tok string) map[string]any {
+	if tok != "" {
+		msg["authorization"] = tok
+	}
+	return msg
+}
+
+// readNode is a mapped leaf whose get needs a token: a node of
+// viss.access.read the map feeds, else a mapped leaf below one; not
+// applicable without.
+func (t *T) readNode() string {
+	GinkgoHelper()
+	m := t.oracle().Map()
+	for _, n := range t.run().VISS.Read {
+		if _, ok := m.Entry(n); ok {
+			return n
+		}
+	}
+	for _, n := range t.run().VISS.Read {
+		for _, p := range m.Paths() {
+			if strings.HasPrefix(p, n+".") {
+				return p
+			}
+		}
+	}
+	t.skip(fmt.Sprintf("viss.access.read %v names no node the DUT's map (%s) feeds", t.run().VISS.Read, m.Source))
+	return ""
+}
+
+// readBranchLeaf returns a node of viss.access.read that is a branch and a
+// mapped leaf below it, or "" when there is none.
+func (t *T) readBranchLeaf() (branch, leaf string) {
+	m := t.oracle().Map()
+	for _, n := range t.run().VISS.Read {
+		if _, ok := m.Entry(n); ok {
+			continue
+		}
+		for _, p := range m.Paths() {
+			if strings.HasPrefix(p, n+".") {
+				return n, p
+			}
+		}
+	}
+	return "", ""
+}
+
+// writeOnlyNode is a mapped node of viss.access.write (set needs a token,
+// get does not); not applicable without.
+func (t *T) writeOnlyNode() string {
+	GinkgoHelper()
+	m := t.oracle().Map()
+	for _, n := range t.run().VISS.Write {
+		if _, ok := m.Entry(n); ok {
+			return n
+		}
+	}
+	t.skip(fmt.Sprintf("viss.access.write %v names no node the DUT's map (%s) feeds", t.run().VISS.Write, m.Source))
+	return ""
 }
 
 // mint signs a token the ATS would never issue.

@@ -44,15 +44,25 @@ func (t *T) provoke(situation string) (*vissclient.Message, string) {
 	case "set-on-sensor":
 		return t.request(c, map[string]any{"action": "set", "path": t.path(pathSpeed), "value": "10"}), "a set on the sensor " + pathSpeed
 	case "token-missing":
-		return t.get(c, t.path(pathOdometer), nil), "a get of the access-controlled " + pathOdometer + " without a token"
+		node := t.readNode()
+		return t.get(c, t.path(node), nil), "a get of the access-controlled " + node + " without a token"
 	case "token-expired":
-		tok := t.mint(visstoken.Claims{Scope: "odometer", CLX: clientContext("odometer"), VIN: t.vinClaim(), IssuedAt: t.nowMinus(2), Expires: t.nowMinus(1)}, secret)
-		return t.get(c, t.path(pathOdometer), map[string]any{"authorization": tok}), "a get of " + pathOdometer + " with a token that expired an hour ago"
+		node := t.readNode()
+		p := t.purposeFor(node)
+		tok := t.mint(visstoken.Claims{Scope: p.Short, CLX: p.Context, VIN: t.vinClaim(), IssuedAt: t.nowMinus(2), Expires: t.nowMinus(1)}, secret)
+		return t.get(c, t.path(node), map[string]any{"authorization": tok}), "a get of " + node + " with a token that expired an hour ago"
 	case "token-invalid":
-		tok := t.mint(visstoken.Claims{Scope: "odometer", CLX: clientContext("odometer"), VIN: t.vinClaim(), Expires: t.nowPlus(1)}, []byte("not the DUT's secret"))
-		return t.get(c, t.path(pathOdometer), map[string]any{"authorization": tok}), "a get of " + pathOdometer + " with a token whose signature does not verify"
+		node := t.readNode()
+		p := t.purposeFor(node)
+		tok := t.mint(visstoken.Claims{Scope: p.Short, CLX: p.Context, VIN: t.vinClaim(), Expires: t.nowPlus(1)}, []byte("not the DUT's secret"))
+		return t.get(c, t.path(node), map[string]any{"authorization": tok}), "a get of " + node + " with a token whose signature does not verify"
 	case "token-insufficient":
-		return t.get(c, t.path(pathOdometer), map[string]any{"authorization": t.token("identity")}), "a get of " + pathOdometer + " with a token of purpose identity, which does not cover it"
+		node := t.readNode()
+		p, ok := t.run().VISS.PurposeNotCovering(node)
+		if !ok {
+			t.skip("every purpose of the DUT's purpose list (viss.access.purposes) grants " + node)
+		}
+		return t.get(c, t.path(node), map[string]any{"authorization": t.token(p.Short)}), "a get of " + node + " with a token of purpose " + p.Short + ", which does not cover it"
 	case "multi-invalid-node":
 		return t.get(c, "Vehicle", map[string]any{"filter": map[string]any{"variant": "paths", "parameter": []string{"Speed", "NoSuchNode"}}}), "a get of Vehicle with the paths Speed and NoSuchNode"
 	case "unknown-path":
@@ -62,7 +72,7 @@ func (t *T) provoke(situation string) (*vissclient.Message, string) {
 	case "unknown-subscription":
 		return t.request(c, map[string]any{"action": "unsubscribe", "subscriptionId": "no-such-subscription-1"}), "an unsubscribe of a subscriptionId never given out"
 	case "wrong-datatype":
-		return t.request(c, map[string]any{"action": "set", "path": t.path(pathTrip), "value": "far", "authorization": t.token("trip-reset")}), "a set of the float actuator " + pathTrip + " to \"far\""
+		return t.request(c, auth(map[string]any{"action": "set", "path": t.path(pathTrip), "value": "far"}, t.tokenFor(pathTrip, true))), "a set of the float actuator " + pathTrip + " to \"far\""
 	case "unavailable":
 		return t.get(c, t.path(pathAbsent), nil), "a get of " + pathAbsent + ", which the vehicle has no value for"
 	case "bad-filter":
@@ -71,7 +81,8 @@ func (t *T) provoke(situation string) (*vissclient.Message, string) {
 	case "filter-not-for-method":
 		return t.get(c, pathSpeed, map[string]any{"filter": map[string]any{"variant": "timebased", "parameter": map[string]any{"period": "1000"}}}), "a get with a timebased filter"
 	case "unsupported-dc":
-		return t.get(c, pathSpeed, map[string]any{"dc": "2+1"}), "a get asking for data compression 2+1, which the server does not declare"
+		dc, why := t.declaredDC(c).unsupported()
+		return t.get(c, pathSpeed, map[string]any{"dc": dc}), "a get asking for data compression " + dc + " (" + why + ")"
 	case "missing-filter":
 		return t.request(c, map[string]any{"action": "subscribe", "path": pathSpeed}), "a subscription without a filter"
 	}

@@ -71,7 +71,7 @@ func init() {
 		quirks: []string{"set-on-sensor-ok", "set-refused"},
 		body: func(t *T) {
 			t.needHTTP()
-			tok := t.token("trip-reset")
+			tok := t.tokenFor(pathTrip, true)
 			r, err := vissclient.HTTPPost(t.ctx, t.ep, t.run().VISS.TLS, strings.ReplaceAll(pathTrip, ".", "/"), "3", tok)
 			if err != nil {
 				t.fail("an answer", err.Error())
@@ -94,12 +94,14 @@ func init() {
 		text:   "GET of an access-controlled node succeeds with the token in an Authorization: Bearer header",
 		quirks: []string{"valid-token-refused"},
 		body: func(t *T) {
-			t.put(map[string]float64{pathOdometer: 1234.5})
-			want := t.latest(pathOdometer)
+			node := t.readNode()
+			tok := t.tokenFor(node, false)
+			t.put(map[string]float64{node: 34.5})
+			want := t.latest(node)
 			t.wait(t.settle())
-			r := t.httpGet(strings.ReplaceAll(pathOdometer, ".", "/"), "", t.token("odometer"))
+			r := t.httpGet(strings.ReplaceAll(node, ".", "/"), "", tok)
 			v, _, _ := t.single(r.Msg)
-			eq, why := t.equal(pathOdometer, want.Value, v)
+			eq, why := t.equal(node, want.Value, v)
 			t.check(r.Status == http.StatusOK && eq, "200 OK and the value "+want.Value.Wire(), fmt.Sprintf("%d, %s: %s", r.Status, why, r.Msg.Raw))
 		},
 	})

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -92,4 +96,87 @@ func TestSpecCommandRegister(t *testing.T) {
 	if err := runSpec([]string{"extra"}, &out, &errb); err == nil {
 		t.Errorf("unexpected argument accepted")
 	}
+}
+
+// update rewrites the golden files: go test ./cmd/icoc/ -run TestSpecCommandVISS -update
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.* from the current output")
+
+// `icoc spec -viss` prints the VISS dialects' tables (spec/viss) as the
+// golden file has them: a change of the tables shows in review as a
+// change of testdata/spec-viss.golden.json.
+func TestSpecCommandVISS(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := runSpec([]string{"-viss"}, &out, &errb); err != nil {
+		t.Fatalf("runSpec -viss: %v (stderr %q)", err, errb.String())
+	}
+	golden := filepath.Join("testdata", "spec-viss.golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (create it with -update)", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("icoc spec -viss differs from %s (rerun with -update after checking the change):\n%s", golden, firstDiff(string(want), out.String()))
+	}
+	var doc struct {
+		Dialects []struct {
+			Name     string `json:"name"`
+			Revision string `json:"revision"`
+			Messages []struct {
+				Name string `json:"name"`
+			} `json:"messages"`
+			Errors []struct {
+				Number int    `json:"number"`
+				Reason string `json:"reason"`
+			} `json:"errors"`
+			Filters []struct {
+				Variant string `json:"variant"`
+			} `json:"filters"`
+			Situations []json.RawMessage `json:"situations"`
+		} `json:"dialects"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range doc.Dialects {
+		names = append(names, d.Name+"/"+d.Revision)
+		if len(d.Messages) == 0 || len(d.Errors) == 0 || len(d.Situations) == 0 {
+			t.Errorf("%s %s: %d message tables, %d errors, %d situations", d.Name, d.Revision, len(d.Messages), len(d.Errors), len(d.Situations))
+		}
+		if d.Name == "v3" && len(d.Filters) == 0 {
+			t.Errorf("v3 %s: no filter variants", d.Revision)
+		}
+	}
+	if strings.Join(names, " ") != "v3/rc0 v3/published gen2/" {
+		t.Errorf("dialects %v, want v3 rc0, v3 published, gen2", names)
+	}
+	if err := runSpec([]string{"-viss", "-exve"}, &out, &errb); err == nil {
+		t.Error("-viss with -exve accepted")
+	}
+}
+
+// firstDiff shows the first differing line of two texts.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n  golden: %s\n  now:    %s", i+1, x, y)
+		}
+	}
+	return "(equal)"
 }

@@ -81,7 +81,10 @@ const (
 	EvidenceKeyLog   = "keylog"
 	EvidenceCAN      = "can"
 	EvidenceTimeline = "timeline"
-	EvidenceReadme   = "readme"
+	// EvidenceExchanges is the run's timeline of exchanges during the
+	// spec, as text (with the messages of the harness's own clients).
+	EvidenceExchanges = "exchanges"
+	EvidenceReadme    = "readme"
 )
 
 // Evidence lists the files kept for one spec. The JSON field names are the

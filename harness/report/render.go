@@ -416,7 +416,7 @@ func (m Matrix) view() view {
 		var timelines []linkView
 		var evNotes []string
 		if r.Evidence != nil {
-			for _, k := range []string{EvidenceCapture, EvidenceKeyLog, EvidenceCAN, EvidenceTimeline, EvidenceReadme} {
+			for _, k := range []string{EvidenceCapture, EvidenceKeyLog, EvidenceCAN, EvidenceTimeline, EvidenceExchanges, EvidenceReadme} {
 				for _, f := range r.Evidence.Files {
 					if f.Kind != k {
 						continue

@@ -100,6 +100,15 @@ type Conn struct {
 	readErr error
 	reqID   atomic.Uint64
 	reqMu   sync.Mutex
+
+	// rec is the run's timeline (harness.VISSEndpoint.Recorder); notes maps
+	// a requestId to its noted attempt until its answer arrives.
+	rec    *harness.Recorder
+	connID uint64
+	opened time.Time
+	notes  map[string]int
+	open   []string // requestIds noted and not answered, oldest first
+	noted  bool     // a request was noted
 }
 
 // DialOptions change a connection.
@@ -126,6 +135,7 @@ func Dial(ctx context.Context, ep harness.VISSEndpoint, tc *tls.Config, o *DialO
 		return nil, resp, err
 	}
 	conn := &Conn{d: ep.Dialect, schema: s, c: c, Subprotocol: c.Subprotocol(), events: map[string][]*Message{}, notify: make(chan struct{}), done: make(chan struct{})}
+	conn.record(ep.Recorder)
 	go conn.readLoop()
 	return conn, resp, nil
 }
@@ -147,6 +157,7 @@ func (c *Conn) readLoop() {
 		}
 		m := Check(c.d, c.schema, b, at)
 		c.mu.Lock()
+		c.noteReceived(m)
 		c.log = append(c.log, m)
 		if m.Str("action") == "subscription" {
 			id := m.Str("subscriptionId")
@@ -256,6 +267,7 @@ func (c *Conn) Send(ctx context.Context, msg any) error {
 			return err
 		}
 	}
+	c.noteSent(b)
 	return c.c.Write(ctx, websocket.MessageText, b)
 }
 
@@ -314,7 +326,11 @@ func (c *Conn) Request(ctx context.Context, msg map[string]any, timeout time.Dur
 	c.sent = append(c.sent, sentRequest{at: time.Now(), msg: msg})
 	req := &c.sent[len(c.sent)-1]
 	c.mu.Unlock()
-	if err := c.Send(ctx, msg); err != nil {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Send(ctx, b); err != nil {
 		return nil, fmt.Errorf("sending %v: %w", msg, err)
 	}
 	deadline := time.NewTimer(timeout)
@@ -429,6 +445,7 @@ func doHTTP(ep harness.VISSEndpoint, tc *tls.Config, req *http.Request, token, a
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc.Clone()}, Timeout: 30 * time.Second}
+	sent := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -443,6 +460,7 @@ func doHTTP(ep harness.VISSEndpoint, tc *tls.Config, req *http.Request, token, a
 	var o map[string]any
 	if err := json.Unmarshal(b, &o); err != nil {
 		out.Msg = &Message{Raw: b, At: at, SchemaErr: fmt.Errorf("not a JSON object: %v", err)}
+		noteHTTP(ep, req, sent, at, out)
 		return out, nil
 	}
 	o["action"] = action
@@ -457,5 +475,6 @@ func doHTTP(ep harness.VISSEndpoint, tc *tls.Config, req *http.Request, token, a
 	m := Check(ep.Dialect, s, wrapped, at)
 	m.Raw = b
 	out.Msg = m
+	noteHTTP(ep, req, sent, at, out)
 	return out, nil
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
-
-	"github.com/icoc-dev/icoc/spec/viss"
 )
 
 // codec is one dialect's wire form: it parses requests and writes
@@ -28,7 +26,7 @@ type codec interface {
 // ts writes a timestamp of the dialect (ts-no-z quirk: an offset instead
 // of Z).
 func (srv *Server) ts(t time.Time) string {
-	s := vissspec.FormatTimestamp(t)
+	s := formatTS(t)
 	if srv.svc.quirks.Has("ts-no-z") {
 		s = s[:len(s)-1] + "+00:00"
 	}

@@ -326,11 +326,17 @@ func (c v3Codec) parseHTTP(r *http.Request) (*request, *verr) {
 // data writes the data of a response or event (002 8.2: an object for one
 // path, an array for several; dp an object for one point).
 func (c v3Codec) data(pds []pathData) any {
+	return c.dataAt(pds, nil, time.Time{})
+}
+
+// dataAt is data compressed by comp (nil: none) against the message's ts.
+func (c v3Codec) dataAt(pds []pathData, comp *compressor, msgTS time.Time) any {
+	pds = comp.apply(c.srv, pds, msgTS)
 	out := make([]any, 0, len(pds))
 	for _, pd := range pds {
 		dps := make([]any, len(pd.dps))
 		for i, dp := range pd.dps {
-			dps[i] = obj{"value": dp.wire, "ts": c.srv.ts(dp.at)}
+			dps[i] = obj{"value": dp.wire, "ts": c.srv.dpTS(dp)}
 		}
 		var dp any = dps
 		if len(dps) == 1 && !pd.multi {
@@ -345,7 +351,8 @@ func (c v3Codec) data(pds []pathData) any {
 }
 
 func (c v3Codec) response(req *request, res *result) []byte {
-	m := obj{"action": req.action, "ts": c.srv.ts(time.Now())}
+	now := time.Now()
+	m := obj{"action": req.action, "ts": c.srv.ts(now)}
 	if id := c.srv.echo(req); id != nil {
 		m["requestId"] = id
 	}
@@ -354,7 +361,8 @@ func (c v3Codec) response(req *request, res *result) []byte {
 		if res.metadata != nil {
 			m["metadata"] = res.metadata
 		} else {
-			m["data"] = c.data(res.data)
+			comp, _ := c.srv.newCompressor(req)
+			m["data"] = c.dataAt(res.data, comp, now)
 			if len(res.data) == 0 {
 				m["data"] = []any{}
 			}
@@ -378,14 +386,16 @@ func (c v3Codec) errorResponse(req *request, e *verr) []byte {
 }
 
 func (c v3Codec) httpBody(req *request, res *result, e *verr) []byte {
-	m := obj{"ts": c.srv.ts(time.Now())}
+	now := time.Now()
+	m := obj{"ts": c.srv.ts(now)}
 	switch {
 	case e != nil:
 		m["error"] = c.srv.errorObject(e)
 	case res.metadata != nil:
 		m["metadata"] = res.metadata
 	case req.action == "get":
-		m["data"] = c.data(res.data)
+		comp, _ := c.srv.newCompressor(req)
+		m["data"] = c.dataAt(res.data, comp, now)
 	}
 	return mustMarshal(m)
 }
@@ -393,6 +403,7 @@ func (c v3Codec) httpBody(req *request, res *result, e *verr) []byte {
 // events writes an event by hand (it is written once per subscriber and
 // capture, on the bus's goroutine): the same JSON encoding/json would give.
 func (c v3Codec) events(sub *subscription, data []pathData, now time.Time) [][]byte {
+	data = sub.comp.apply(c.srv, data, now)
 	b := make([]byte, 0, 160)
 	b = append(b, `{"action":"subscription","data":`...)
 	if len(data) != 1 {
@@ -412,7 +423,7 @@ func (c v3Codec) events(sub *subscription, data []pathData, now time.Time) [][]b
 				b = append(b, ',')
 			}
 			b = append(b, `{"ts":`...)
-			b = appendJSONString(b, c.srv.ts(dp.at))
+			b = appendJSONString(b, c.srv.dpTS(dp))
 			b = append(b, `,"value":`...)
 			b = appendJSONValue(b, dp.wire)
 			b = append(b, '}')

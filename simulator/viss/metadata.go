@@ -48,10 +48,11 @@ func (srv *Server) serverTree() (*vss.Tree, error) {
 			"Support": map[string]any{
 				"type": "branch", "description": "Top branch declaring the server supported features.",
 				"children": map[string]any{
-					"Protocol":      attr("List of supported transport protocols.", []string{"http", "ws"}),
-					"Filter":        attr("List of supported filter features.", []string{"timebased", "change", "paths", "range", "curvelog", "history", "metadata"}),
-					"Security":      attr("List of supported security related features.", []string{"accesscontrol"}),
-					"AccessControl": attr("List of supported access control flows.", []string{"short_term", "signalset_claim"}),
+					"Protocol":        attr("List of supported transport protocols.", []string{"http", "ws"}),
+					"Filter":          attr("List of supported filter features.", []string{"timebased", "change", "paths", "range", "curvelog", "history", "metadata"}),
+					"Security":        attr("List of supported security related features.", []string{"accesscontrol"}),
+					"DataCompression": attr("List of supported data compression schemes (register I-330).", dcSupported),
+					"AccessControl":   attr("List of supported access control flows.", []string{"short_term", "signalset_claim"}),
 				},
 			},
 			"Config": map[string]any{

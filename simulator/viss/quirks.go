@@ -82,6 +82,8 @@ func init() {
 		// Server tree and data compression.
 		{Name: "no-server-tree", Clause: "v3 B", Breaks: "has no Server tree"},
 		{Name: "dc-ignored", Clause: "v3 C", Breaks: "ignores a data compression request it does not support"},
+		{Name: "dc-path-uncompressed", Clause: "v3 C", Breaks: "writes the full path under request local path compression (dc 2+B)"},
+		{Name: "dc-ts-seconds", Clause: "v3 C", Breaks: "writes request relative timestamp offsets (dc A+1) in seconds instead of milliseconds"},
 		// Variants: other choices the documents allow.
 		{Name: "core-token-errors", Clause: "Gen2 8.4.4, v3 10.4.4", Variant: true, Breaks: "answers access-control refusals with the core's table (401 missing_token, 406 invalid_token, 406 insufficient_priviledges) instead of the transport's (register I-263)"},
 		{Name: "initial-event", Clause: "Gen2 9.1.3, v3 5.1.3", Variant: true, Breaks: "sends one event with the current value right after a subscribe response (register I-286)"},

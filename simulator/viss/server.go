@@ -160,6 +160,9 @@ func (srv *Server) receive(s *session, raw []byte) {
 type dataPoint struct {
 	wire any // string or []string
 	at   time.Time
+	// tsText, when set, is the timestamp as written (a compressed one,
+	// compress.go).
+	tsText string
 }
 
 // pathData is one path's data points; multi says whether dp is an array.
@@ -349,8 +352,8 @@ func (srv *Server) controlled(targets []*vss.Node, kind string) bool {
 
 func (srv *Server) get(req *request) (*result, *verr) {
 	q := srv.svc.quirks
-	if req.hasDC && !q.Has("dc-ignored") {
-		return nil, srv.fail("unsupported-dc", "Unsupported feature")
+	if _, e := srv.newCompressor(req); e != nil {
+		return nil, e
 	}
 	base, wild, e := srv.base(req)
 	if e != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/quirk"
@@ -32,6 +33,10 @@ type Service struct {
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
+	// off is true between PowerOff and PowerOn (power.go); shut after
+	// Close.
+	off  atomic.Bool
+	shut bool
 }
 
 // New checks cfg and loads the map, the tree, the access rules and the
@@ -100,6 +105,7 @@ func (s *Service) Start() error {
 // Close stops every server.
 func (s *Service) Close() error {
 	s.mu.Lock()
+	s.shut = true
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -111,8 +117,14 @@ func (s *Service) Close() error {
 	return errors.Join(errs...)
 }
 
-// OnFrame takes one frame off the bus (capture time at).
-func (s *Service) OnFrame(f can.Frame, at time.Time) { s.store.Ingest(f, at) }
+// OnFrame takes one frame off the bus (capture time at); without power
+// (PowerOff) the service hears nothing.
+func (s *Service) OnFrame(f can.Frame, at time.Time) {
+	if s.off.Load() {
+		return
+	}
+	s.store.Ingest(f, at)
+}
 
 // Store returns the signal store.
 func (s *Service) Store() *Store { return s.store }

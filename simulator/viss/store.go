@@ -60,6 +60,7 @@ type signal struct {
 // Safe for concurrent use.
 type Store struct {
 	mu        sync.RWMutex
+	m         *vssmap.Map
 	dec       *vssmap.Decoder
 	sig       map[string]*signal
 	histSize  int
@@ -69,7 +70,15 @@ type Store struct {
 
 // NewStore returns an empty store decoding frames with m.
 func NewStore(m *vssmap.Map, historySize int) *Store {
-	return &Store{dec: m.NewDecoder(), sig: map[string]*signal{}, histSize: historySize, targets: map[string]vssmap.Value{}}
+	return &Store{m: m, dec: m.NewDecoder(), sig: map[string]*signal{}, histSize: historySize, targets: map[string]vssmap.Value{}}
+}
+
+// Reset forgets every capture, history and target, and any frame half
+// decoded (the unit lost its power); the listeners stay.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dec, s.sig, s.targets = s.m.NewDecoder(), map[string]*signal{}, map[string]vssmap.Value{}
 }
 
 // Listen adds a listener for every capture; it runs on the ingesting

@@ -31,6 +31,8 @@ type subscription struct {
 	buf     []Capture
 	done    chan struct{}
 	stopped bool
+	// comp compresses the events (002 C); nil without dc.
+	comp *compressor
 }
 
 // subRegistry finds the subscriptions a capture concerns.
@@ -93,8 +95,9 @@ func (srv *Server) subscribe(s *session, req *request) (*result, *verr) {
 	if v3 && !req.filter.present && !q.Has("subscribe-without-filter-ok") {
 		return nil, srv.fail("missing-filter", "Missing or invalid filter")
 	}
-	if v3 && req.hasDC && !q.Has("dc-ignored") {
-		return nil, srv.fail("unsupported-dc", "Unsupported feature")
+	comp, e := srv.newCompressor(req)
+	if e != nil {
+		return nil, e
 	}
 	if req.filter.history != nil || req.filter.metadata != nil || req.filter.dataCmp != nil {
 		return nil, srv.fail("filter-not-for-method", "Incorrect filter")
@@ -135,7 +138,7 @@ func (srv *Server) subscribe(s *session, req *request) (*result, *verr) {
 	}
 	sub := &subscription{
 		id: strconv.FormatUint(srv.nextSub.Add(1), 10), srv: srv, sess: s, nodes: targets,
-		trig: trig, trigPath: first.Path, done: make(chan struct{}),
+		trig: trig, trigPath: first.Path, done: make(chan struct{}), comp: comp,
 	}
 	if c, ok := srv.svc.store.Current(first.Path); ok {
 		if x, ok := numeric(c.Value); ok {

@@ -236,3 +236,19 @@ func isOtherMessage(d Dialect, m Message, skip string) bool {
 	}
 	return false
 }
+
+// The data compression schemes of 002 C are checked when a dialect loads:
+// each is a feature name of B, in the path or ts part, on a bit of its own.
+func TestDataCompressionSchemes(t *testing.T) {
+	d := MustLoad(V3, DefaultOptions())
+	if len(d.DataCompression) != 3 {
+		t.Fatalf("v3 data compression schemes: %+v", d.DataCompression)
+	}
+	for _, bad := range []DCScheme{{"pathuid", "path", 2}, {"gzip", "path", 4}, {"pathuid", "value", 4}, {"pathuid", "ts", 3}} {
+		m := d
+		m.DataCompression = append(append([]DCScheme(nil), d.DataCompression...), bad)
+		if err := m.check(); err == nil {
+			t.Errorf("scheme %+v accepted", bad)
+		}
+	}
+}

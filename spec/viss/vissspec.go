@@ -290,6 +290,15 @@ type ServerFeatures struct {
 	AccessControlFlow []string `yaml:"access_control_flow" json:"access_control_flow"`
 }
 
+// DCScheme is one data compression scheme of 002 C: the part of the
+// "dc":"A+B" expression it belongs to (path: A, ts: B) and its value there
+// (the bit 1, 2, 4 or 8), named as 002 B names it (register I-330).
+type DCScheme struct {
+	Name  string `yaml:"name" json:"name"`
+	Part  string `yaml:"part" json:"part"`
+	Value int    `yaml:"value" json:"value"`
+}
+
 // rawDialect is a data file as written.
 type rawDialect struct {
 	Dialect              DialectName         `yaml:"dialect"`
@@ -319,6 +328,7 @@ type rawDialect struct {
 	MaxQueries           int                 `yaml:"max_queries"`
 	AccessControl        AccessControl       `yaml:"access_control"`
 	ServerFeatures       ServerFeatures      `yaml:"server_features"`
+	DataCompression      []DCScheme          `yaml:"data_compression"`
 }
 
 // Dialect is one dialect's tables under one set of Options. Invariants:
@@ -363,6 +373,9 @@ type Dialect struct {
 	MaxQueries      int             `json:"max_queries,omitempty"`
 	AccessControl   AccessControl   `json:"access_control"`
 	ServerFeatures  ServerFeatures  `json:"server_features"`
+	// DataCompression are the schemes of the "dc" parameter (v3 only,
+	// 002 C).
+	DataCompression []DCScheme `json:"data_compression,omitempty"`
 }
 
 var raws = map[DialectName]*rawDialect{}
@@ -424,6 +437,7 @@ func Load(n DialectName, o Options) (Dialect, error) {
 		Operators: r.Operators, CombinationOps: r.CombinationOperators, HistoryMaxDays: r.HistoryMaxDays,
 		InvalidFilters: r.InvalidFilters, QueryWords: r.QueryWords, Combinations: r.Combinations,
 		MaxQueries: r.MaxQueries, AccessControl: r.AccessControl, ServerFeatures: r.ServerFeatures,
+		DataCompression: r.DataCompression,
 	}
 	if n == V3 {
 		d.Revision = o.Revision
@@ -495,6 +509,16 @@ func (d Dialect) check() error {
 		if _, ok := d.Documents[s.Doc]; !ok {
 			errs = append(errs, fmt.Errorf("%s: section %s: unknown document %q", d.Name, s.ID, s.Doc))
 		}
+	}
+	parts := map[string]int{}
+	for _, c := range d.DataCompression {
+		if !slices.Contains(d.ServerFeatures.DataCompression, c.Name) {
+			errs = append(errs, fmt.Errorf("%s: data compression scheme %q is not a feature name of server_features.data_compression", d.Name, c.Name))
+		}
+		if (c.Part != "path" && c.Part != "ts") || (c.Value != 1 && c.Value != 2 && c.Value != 4 && c.Value != 8) || parts[c.Part]&c.Value != 0 {
+			errs = append(errs, fmt.Errorf("%s: data compression scheme %q: part %q value %d: want path or ts and a bit 1, 2, 4 or 8 not taken", d.Name, c.Name, c.Part, c.Value))
+		}
+		parts[c.Part] |= c.Value
 	}
 	if _, err := regexp.Compile(d.Timestamp.Pattern); err != nil {
 		errs = append(errs, fmt.Errorf("%s: timestamp pattern: %v", d.Name, err))

@@ -1,0 +1,127 @@
+package vehicle_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/icoc-dev/icoc/fixtures/pki"
+	"github.com/icoc-dev/icoc/simulator/bench"
+	"github.com/icoc-dev/icoc/simulator/bus"
+	"github.com/icoc-dev/icoc/simulator/vehicle"
+	"github.com/icoc-dev/icoc/simulator/viss"
+)
+
+// +B OFF stops the vehicle's VISS servers (a TLS connection to them is
+// refused) and forgets what they had read off the bus; the power-up after
+// it (IG-ON) starts them again on the same port, and IG-OFF with +B on
+// leaves them running.
+func TestVISSFollowsPower(t *testing.T) {
+	emu, err := bus.NewEmulator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	vc := vehicle.NewDefaultConfig()
+	vc.CertFile, vc.KeyFile, vc.RootCAFile = pki.Path(pki.Vehicle.ChainFile()), pki.Path(pki.Vehicle.KeyFile()), pki.Path(pki.Root.CertFile())
+	// No center listens there: the VISS side does not need one.
+	vc.CenterURL, vc.CenterAddr = "https://"+pki.CenterHost+":9", "127.0.0.1:9"
+	vc.Bus = emu.Config()
+	vc.TimeScale = 0.02
+	vc.Logf = t.Logf
+	vc.VISS.Servers = []viss.ServerConfig{{Dialect: "v3", Addr: "127.0.0.1:0"}}
+	vc.VISS.CertFile, vc.VISS.KeyFile = pki.Path("viss-server.chain.pem"), pki.Path("viss-server.key.pem")
+	vc.VISS.TokenSecret = []byte("test-secret-0123456789")
+	v, err := vehicle.New(vc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	<-v.Ready()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	bc, err := bus.Open(ctx, emu.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	addr := strings.TrimPrefix(v.VISS().Endpoints()[0].WS, "wss://")
+	b, err := os.ReadFile(pki.Path(pki.Root.CertFile()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(b)
+	reach := func() error {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: pool, ServerName: pki.VISSHost})
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	// until waits for the servers' power state and reachability to agree
+	// with want.
+	until := func(what string, want bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			err := reach()
+			if v.VISS().Powered() == want && (err == nil) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: powered %v, connection error %v; want reachable %v", what, v.VISS().Powered(), err, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	speed, err := bench.Encode("VehicleSpeed", map[string]float64{"VehicleSpeed": 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := func(i bench.Ignition) {
+		if err := bc.TransmitFrame(ctx, bench.IgnitionFrame(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	until("started", true)
+	tx(bench.IGOn)
+	if err := bc.TransmitFrame(ctx, speed); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := v.VISS().Store().Current("Vehicle.Speed"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the speed frame never reached the VISS store")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tx(bench.IGOff)
+	time.Sleep(100 * time.Millisecond)
+	until("IG-OFF with +B on", true)
+	tx(bench.BOff)
+	until("+B OFF", false)
+	if _, ok := v.VISS().Store().Current("Vehicle.Speed"); ok {
+		t.Error("+B OFF: the VISS store still holds the speed read before")
+	}
+	tx(bench.IGOn)
+	until("IG-ON after +B OFF", true)
+	if got := strings.TrimPrefix(v.VISS().Endpoints()[0].WS, "wss://"); got != addr {
+		t.Errorf("after the power-up the server listens on %s, before on %s", got, addr)
+	}
+}
