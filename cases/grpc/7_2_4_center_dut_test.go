@@ -246,11 +246,17 @@ var _ = Describe("7.2.4 gRPC, center DUT", func() {
 	}
 })
 
+// centerQuirks pairs each quirk of the reference center with the specs
+// that must catch it; each failure must say what was expected and what
+// came, and cite the clause its specs judge (where they share one).
 func centerQuirks() []harness.QuirkCase {
 	var g harness.Grouped
 	for _, c := range centerCases {
 		for _, q := range c.quirks {
-			g.Add(harness.CenterQuirkPrefix+q, c.name())
+			q = harness.CenterQuirkPrefix + q
+			g.Add(q, c.name())
+			g.Say(q, "Expected:", "Actual:")
+			g.Cite(q, "Requirement: "+c.id+": ")
 		}
 	}
 	return g.Quirks()
