@@ -8,7 +8,6 @@ import (
 	"github.com/icoc-dev/icoc/harness"
 	"github.com/icoc-dev/icoc/harness/netfault"
 	"github.com/icoc-dev/icoc/simulator/center"
-	"github.com/icoc-dev/icoc/spec"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -31,10 +30,12 @@ var centerAwayName = harness.SpecName("7.2.2.6",
 var _ = Describe("7.2.2.6 Retry while the center is away", func() {
 	It(centerAwayName, harness.Labels(harness.CAN, harness.HTTP1, harness.VehicleDUT, harness.Slow), harness.SpecTime(12*time.Minute), func(ctx SpecContext) {
 		run.Requires("data-upload")
-		rule, ok := spec.RetryRuleFor("upload-non-realtime")
+		// The run's rule (the profile's spec: section applied), resolved
+		// here: the tree is built before the profile is known.
+		rule, ok := run.Spec.RetryRuleFor("upload-non-realtime")
 		Expect(ok).To(BeTrue(), "7.2.2.6 has no rule upload-non-realtime")
 		req := harness.Requirement{Clause: "7.2.2.6 (upload, real-time not required; I-065); Table 7-8 503; Table 5-1",
-			Rule: "Number of retries 2, Retry interval 1min; 503 Service Unavailable: Retry Yes; CAN data uploaded periodically"}
+			Rule: fmt.Sprintf("Number of retries %d, Retry interval %v; 503 Service Unavailable: Retry Yes; CAN data uploaded periodically", rule.Retries, rule.Interval)}
 		tol := run.Profile.Tolerance
 		since := time.Now()
 		frames := harness.CANData(3000, salt())
@@ -87,7 +88,7 @@ var _ = Describe("7.2.2.6 Retry while the center is away", func() {
 		// After the link is back the DUT may be sleeping its longest
 		// retransmission interval, then waits a retry interval and the
 		// periodic minute.
-		within := spec.RetransmissionInterval(rule.Interval, rule.Retries+1) + rule.Interval + 2*time.Minute
+		within := run.Spec.RetransmissionInterval(rule.Interval, rule.Retries+1) + rule.Interval + 2*time.Minute
 		d = awaitDelivery(ctx, since, sent, within+tol.Allowed(within), perFile)
 		reportLatency(d)
 		perFile()

@@ -205,16 +205,23 @@ func guard(s *spec) harness.Requirement {
 	return requirement(s.id)
 }
 
-// quirkCases pairs each quirk with the specs it must make fail.
+// quirkCases pairs each quirk with the specs it must make fail. Every
+// failure must say what was expected and what came (fail), and cite the
+// requirement its specs judge where they share one.
 func quirkCases() []harness.QuirkCase {
 	var g harness.Grouped
+	add := func(q string, s *spec, text string) {
+		g.Add(q, specName(s, text))
+		g.Say(q, "Expected:", "Actual:")
+		g.Cite(q, "Requirement: "+requirement(s.id).Clause+": ")
+	}
 	for _, s := range specs {
 		for _, q := range s.quirks {
-			g.Add(q, specName(s, s.text))
+			add(q, s, s.text)
 		}
 		for _, e := range s.entries {
 			for _, q := range e.quirks {
-				g.Add(q, specName(s, e.text))
+				add(q, s, e.text)
 			}
 		}
 	}

@@ -39,7 +39,8 @@ var _ = Describe("7.2.4.4.4 Data download over gRPC", func() {
 	})
 
 	// The watch for a wrong retry: two retries of the real-time rule and a
-	// little more (4 s), each interval with its tolerance.
+	// little more (4 s), each interval with its tolerance. Declared by the
+	// register's rule; watched by the run's.
 	realTime, _ := spec.RetryRuleFor("upload-realtime")
 	retryWatched := firstCallWithin + 2*2*realTime.Interval + 4*time.Second
 	It(downloadRetryName, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(retryWatched), func(ctx SpecContext) {
@@ -50,7 +51,7 @@ var _ = Describe("7.2.4.4.4 Data download over gRPC", func() {
 		first := waitCalls(req, onPath(t0, dlPath, dlAlias), 1, firstCallWithin, "a Download call after the CAN request")[0]
 		// Watch as long as two retries of the real-time rule would take,
 		// and a little more: a wrong retry shows within that.
-		rule, _ := spec.RetryRuleFor("upload-realtime")
+		rule := runRetryRule("upload-realtime")
 		tol := run.Profile.Tolerance
 		run.Wait(ctx, 2*(rule.Interval+tol.Allowed(rule.Interval))+4*time.Second-run.Clock.Spec(time.Since(first.Start())))
 		Expect(run.Recorder.Attempts(onPath(t0, dlPath, dlAlias))).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: 0, Tolerance: run.Profile.Tolerance, Clock: run.Clock}))

@@ -2,6 +2,7 @@ package grpc_test
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/icoc-dev/icoc/harness"
@@ -27,6 +28,31 @@ func (c statusCase) retries() int {
 		return 0
 	}
 	return c.rule.Retries
+}
+
+// underRun returns c with its row and rule as the run's spec has them: the
+// profile's readings (spec.grpc_retry, I-027) applied. The tree is built
+// before the profile is known, so the name (and the declared spec time)
+// stay the register's; the judgement is the run's.
+func (c statusCase) underRun() statusCase {
+	if row, ok := run.Spec.GRPCStatusFor(c.row.Code); ok {
+		c.row = row
+	}
+	if rule, ok := run.Spec.RetryRuleFor(c.rule.ID); ok {
+		c.rule = rule
+	}
+	return c
+}
+
+// readings renders the readings the row's Retry rests on: the profile's
+// key when the profile set it, then the register's entries (", I-025" by
+// default).
+func (c statusCase) readings() string {
+	ids := []string{"I-025"}
+	if c.row.RetryOverridden {
+		ids = append([]string{fmt.Sprintf("profile spec.grpc_retry {%d: %t} (I-027)", c.row.Code, c.row.Retry)}, ids...)
+	}
+	return strings.Join(ids, ", ")
 }
 
 // statusCases builds one spec per row of Table 7-20 and request kind.
@@ -86,8 +112,11 @@ func statusSpec(ctx SpecContext, c statusCase) {
 		use = "api-call"
 	}
 	requireVehicle(use)
+	// The spec was named from the register's readings; it judges by the
+	// run's (the profile's spec: section may set the row's Retry, I-027).
+	c = c.underRun()
 	req := harness.Requirement{
-		Clause: fmt.Sprintf("7.2.4.5 Table 7-20 row %d %s (Retry %s); 7.2.2.6 %s (I-025)", c.row.Code, c.row.Name, yesNo(c.row.Retry), c.rule.ID),
+		Clause: fmt.Sprintf("7.2.4.5 Table 7-20 row %d %s (Retry %s); 7.2.2.6 %s (%s)", c.row.Code, c.row.Name, yesNo(c.row.Retry), c.rule.ID, c.readings()),
 		Rule:   ruleText(c),
 	}
 	if c.row.Code != 0 {
@@ -120,26 +149,48 @@ func statusSpec(ctx SpecContext, c statusCase) {
 	Expect(attempts).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: c.retries(), Interval: c.rule.Interval, Tolerance: tol, Clock: run.Clock}))
 }
 
+// statusName is the name of the spec of Table 7-20 row code for an upload
+// under the given 7.2.2.6 rule.
+func statusName(code int, ruleID string) string {
+	for _, c := range statusCases() {
+		if c.row.Code == code && c.rule.ID == ruleID && c.path == canPath {
+			return c.name
+		}
+	}
+	panic(fmt.Sprintf("Table 7-20 has no row %d under %s", code, ruleID))
+}
+
 var raw503Name = harness.SpecName("7.2.4.5 T7-20 14", "gRPC real-time upload answered HTTP 503 without grpc-status (a proxy's answer) is retried as UNAVAILABLE, 2 times, 3s apart (I-112)")
 
 // Table 7-20: "14 UNAVAILABLE 503 Service Unavailable Yes"; register I-112:
 // an answer without grpc-status is read by gRPC's HTTP-to-status mapping
 // (503: UNAVAILABLE), then by the table.
 var _ = Describe("Table 7-20 and an answer without grpc-status", func() {
-	rule, _ := spec.RetryRuleFor("upload-realtime")
-	It(raw503Name, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(firstCallWithin+retryWatch(rule.Retries, rule.Interval)), func(ctx SpecContext) {
+	// The declared spec time is the register's; the spec judges by the
+	// run's readings (the profile's spec: section).
+	declared, _ := spec.RetryRuleFor("upload-realtime")
+	It(raw503Name, harness.Labels(harness.GRPC, harness.VehicleDUT), harness.SpecTime(firstCallWithin+retryWatch(declared.Retries, declared.Interval)), func(ctx SpecContext) {
 		requireVehicle("data-upload")
-		req := harness.Requirement{Clause: "7.2.4.5 Table 7-20 row 14 UNAVAILABLE (503, Retry Yes); 7.2.2.6 upload-realtime (I-112)",
-			Rule: "14 UNAVAILABLE, HTTP Mapping 503 Service Unavailable: Retry Yes. Real-time response required: number of retries 2, retry interval 3sec."}
+		c := statusCase{row: spec.GRPCStatus{Code: 14}, rule: declared}
+		for _, k := range statusCases() {
+			if k.row.Code == 14 && k.rule.ID == "upload-realtime" {
+				c = k
+				break
+			}
+		}
+		c = c.underRun()
+		rule := c.rule
+		req := harness.Requirement{Clause: fmt.Sprintf("7.2.4.5 Table 7-20 row 14 UNAVAILABLE (503, Retry %s); 7.2.2.6 upload-realtime (I-112, %s)", yesNo(c.row.Retry), c.readings()),
+			Rule: "14 UNAVAILABLE, HTTP Mapping 503 Service Unavailable: " + strings.TrimPrefix(ruleText(c), "14 UNAVAILABLE: ")}
 		run.Faults.Set(center.Fault{Times: -1, Protocol: center.ProtoGRPC, PathPrefix: canPath, Status: 503, Message: "fault plan: a proxy's 503"})
 		t0 := triggerUpload(ctx, true)
 		keep := onPath(t0, canPath)
 		first := waitCalls(req, keep, 1, firstCallWithin, "a SendCans call after the CAN trigger")[0]
 		tol := run.Profile.Tolerance
-		run.Wait(ctx, time.Duration(rule.Retries+1)*(rule.Interval+tol.Allowed(rule.Interval))+2*time.Second-run.Clock.Spec(time.Since(first.Start())))
+		run.Wait(ctx, time.Duration(c.retries()+1)*(rule.Interval+tol.Allowed(rule.Interval))+2*time.Second-run.Clock.Spec(time.Since(first.Start())))
 		got := run.Recorder.Attempts(keep)
 		AddReportEntry("icoc.timeline", harness.Timeline(got, run.Clock), ReportEntryVisibilityFailureOrVerbose)
-		Expect(got).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: rule.Retries, Interval: rule.Interval, Tolerance: tol, Clock: run.Clock}))
+		Expect(got).To(harness.FollowRetryPattern(req, harness.RetryPattern{Retries: c.retries(), Interval: rule.Interval, Tolerance: tol, Clock: run.Clock}))
 	})
 })
 

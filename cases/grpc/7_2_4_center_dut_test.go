@@ -52,11 +52,12 @@ func expectOK(req harness.Requirement, c wireCall, what string) {
 }
 
 // expectRefused fails unless the call was refused with a Table 7-20 code
-// whose Retry is No, other than OK (I-108).
+// whose Retry is No, other than OK (I-108), as the run's spec reads the
+// table (the profile's spec.grpc_retry applied, I-027).
 func expectRefused(req harness.Requirement, c wireCall, what string) {
 	GinkgoHelper()
 	code, ok := c.grpcStatus()
-	row, known := spec.GRPCStatusFor(code)
+	row, known := run.Spec.GRPCStatusFor(code)
 	if c.Status != 200 || !ok || !known || code == 0 || row.Retry {
 		fail(req, what+": refused with a Table 7-20 code whose Retry is No (3, 7, 16, ...; I-108)", "%s", c)
 	}
@@ -225,7 +226,7 @@ var centerCases = []centerCase{
 			} {
 				w := centerCall(ctx, c.path, apiCall(), c.o)
 				code, ok := w.grpcStatus()
-				if _, known := spec.GRPCStatusFor(code); w.Status != 200 || !ok || !known {
+				if _, known := run.Spec.GRPCStatusFor(code); w.Status != 200 || !ok || !known {
 					fail(req, c.what+": HTTP 200 with a grpc-status of Table 7-20 (0..16)", "%s", w)
 				}
 			}
@@ -246,11 +247,17 @@ var _ = Describe("7.2.4 gRPC, center DUT", func() {
 	}
 })
 
+// centerQuirks pairs each quirk of the reference center with the specs
+// that must catch it; each failure must say what was expected and what
+// came, and cite the clause its specs judge (where they share one).
 func centerQuirks() []harness.QuirkCase {
 	var g harness.Grouped
 	for _, c := range centerCases {
 		for _, q := range c.quirks {
-			g.Add(harness.CenterQuirkPrefix+q, c.name())
+			q = harness.CenterQuirkPrefix + q
+			g.Add(q, c.name())
+			g.Say(q, "Expected:", "Actual:")
+			g.Cite(q, "Requirement: "+c.id+": ")
 		}
 	}
 	return g.Quirks()

@@ -50,3 +50,19 @@ func TestVariants(t *testing.T) {
 func TestSpecNames(t *testing.T) {
 	harness.CheckSpecNames(t, quirkCases())
 }
+
+// TestReadings proves that the specs judge by the profile's readings of
+// the register (Run.Spec), not its defaults: under a profile that reads
+// Table 7-20's 13 INTERNAL as not retried (spec.grpc_retry, I-027), the
+// row's real-time upload spec, named from the register's reading ("is
+// retried 2 times"), passes the reference vehicle, which follows the
+// profile and does not retry 13, and fails one that does (quirk
+// grpc-retry=13), naming the profile's reading.
+func TestReadings(t *testing.T) {
+	const profile = "testdata/sim-grpc-retry.yaml"
+	row13 := []string{statusName(13, "upload-realtime")}
+	harness.RunCases(t, []harness.RunCase{
+		{Profile: profile, Specs: row13},
+		{Profile: profile, Quirks: "grpc-retry=13", Specs: row13, Fail: true, MustSay: []string{"spec.grpc_retry", "I-027", "Expected:", "Actual:"}},
+	})
+}

@@ -157,6 +157,15 @@ func openPush(req harness.Requirement) harness.Attempt {
 	}
 }
 
+// runRetryRule is the 7.2.2.6 rule id as the run's spec has it (the
+// profile's spec: section applied): specs resolve it when they run, as the
+// tree is built before the profile is known. A missing rule fails the spec.
+func runRetryRule(id string) spec.RetryRule {
+	rule, ok := run.Spec.RetryRuleFor(id)
+	Expect(ok).To(BeTrue(), "the run's spec has no 7.2.2.6 rule %q", id)
+	return rule
+}
+
 func yesNo(b bool) string {
 	if b {
 		return "Yes"

@@ -143,10 +143,17 @@ func truncate(b []byte) string {
 	return strings.TrimSpace(s)
 }
 
+// centerQuirks pairs each quirk of the reference center with the specs of
+// version v that must catch it; each failure must cite 7.2.2.9.1 and say
+// what it expected (the row's status with a Result) and what came.
 func centerQuirks(v Version) []harness.QuirkCase {
 	var g harness.Grouped
 	for _, c := range centerRequests("JT1TESTVH00000001") {
-		g.Add(harness.CenterQuirkPrefix+c.quirk, centerRequestName(v, c))
+		q := harness.CenterQuirkPrefix + c.quirk
+		g.Add(q, centerRequestName(v, c))
+		if c.quirk != "no-result-body" {
+			g.Say(q, "Expected:", "Actual:", "7.2.2.9.1", fmt.Sprintf("%d with a Result", c.want))
+		}
 	}
 	// no-result-body also breaks every refusal's Result.
 	for _, c := range centerRequests("JT1TESTVH00000001") {
@@ -154,5 +161,6 @@ func centerQuirks(v Version) []harness.QuirkCase {
 			g.Add(harness.CenterQuirkPrefix+"no-result-body", centerRequestName(v, c))
 		}
 	}
+	g.Say(harness.CenterQuirkPrefix+"no-result-body", "Expected:", "Actual:", "7.2.2.9.1", "with a Result {status:")
 	return g.Quirks()
 }

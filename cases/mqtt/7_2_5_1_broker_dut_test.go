@@ -353,10 +353,16 @@ var _ = Describe("7.2.5 MQTT broker, center DUT", func() {
 	}
 })
 
+// brokerQuirks pairs each quirk of the reference center's broker with the
+// specs that must catch it; each failure must say what was expected and
+// what came, and cite the clause its specs judge (where they share one).
 func brokerQuirks() []harness.QuirkCase {
 	var g harness.Grouped
 	for _, c := range brokerCases() {
-		g.Add(harness.CenterQuirkPrefix+c.quirk, c.name())
+		q := harness.CenterQuirkPrefix + c.quirk
+		g.Add(q, c.name())
+		g.Say(q, "Expected:", "Actual:")
+		g.Cite(q, "Requirement: "+c.req.Clause+": ")
 	}
 	return g.Quirks()
 }

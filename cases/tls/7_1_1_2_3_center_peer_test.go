@@ -47,9 +47,15 @@ func centerPeerCases() []ruleCase {
 			},
 		}
 	}
+	// ECDSA on P-384 is ECDSA, but not the ECDSA256 (P-256) of the list:
+	// a quirk of its own (a center that takes any ECDSA curve) beside the
+	// one that accepts every weak key.
+	p384 := weak(pki.VehicleP384, "an ECDSA P-384")
+	p384.quirk, p384.alsoCaught = "center.accept-p384-client", []string{"center.accept-weak-client-key"}
 	return []ruleCase{
 		weak(pki.VehicleRSA2048, "an RSA-2048"),
 		weak(pki.VehicleEd25519, "an Ed25519"),
+		p384,
 		{
 			clause: "7.1.1.2.3", quirk: "center.refuse-rsa-client",
 			rule: "The following 2 algorithms shall be kept and utilized: ECDSA256, RSA3072 (RSASSA PKCS#1 3072, RSASSA-PSS 3072)",

@@ -31,11 +31,22 @@ func quirkCases() []harness.QuirkCase {
 			add(q, c.name)
 		}
 	}
+	// A center quirk's failures must say what was expected and what came,
+	// and cite the row or clause its specs judge (where they share one).
 	for _, c := range clientAuthCases {
-		add(harness.CenterQuirkPrefix+c.scenario.quirk, c.name)
+		q := harness.CenterQuirkPrefix + c.scenario.quirk
+		add(q, c.name)
+		g.Say(q, "Expected:", "Actual:")
+		g.Cite(q, "Requirement: 7.1.1.7 Table 7-5 row "+c.row.Row+" (")
 	}
 	for _, c := range centerRuleCases {
-		add(c.quirk, c.name)
+		for _, q := range append([]string{c.quirk}, c.alsoCaught...) {
+			add(q, c.name)
+			if strings.HasPrefix(q, harness.CenterQuirkPrefix) {
+				g.Say(q, "Expected:", "Actual:")
+				g.Cite(q, "Requirement: "+c.clause+": ")
+			}
+		}
 	}
 	// The rows that retry 1 s later must also catch a wrong interval: too
 	// late, and at once (0.1 s), which the late-side-only jitter allowance

@@ -35,7 +35,7 @@ func TestClientKeyPolicy(t *testing.T) {
 	for _, c := range []struct {
 		cert pki.Name
 		ok   bool
-	}{{pki.Vehicle, true}, {pki.VehicleRSA, true}, {pki.VehicleRSA2048, false}, {pki.VehicleEd25519, false}} {
+	}{{pki.Vehicle, true}, {pki.VehicleRSA, true}, {pki.VehicleRSA2048, false}, {pki.VehicleEd25519, false}, {pki.VehicleP384, false}} {
 		_, err := dialCenter(t, s, c.cert, nil)
 		if (err == nil) != c.ok {
 			t.Errorf("%s: err %v, want accepted=%v", c.cert, err, c.ok)
@@ -46,8 +46,18 @@ func TestClientKeyPolicy(t *testing.T) {
 		}
 	}
 	q, _, _ := startPolicyCenter(t, func(c *Config) { c.Quirks = []string{"accept-weak-client-key"} })
-	if _, err := dialCenter(t, q, pki.VehicleRSA2048, nil); err != nil {
-		t.Errorf("accept-weak-client-key: refused: %v", err)
+	for _, n := range []pki.Name{pki.VehicleRSA2048, pki.VehicleP384} {
+		if _, err := dialCenter(t, q, n, nil); err != nil {
+			t.Errorf("accept-weak-client-key: %s refused: %v", n, err)
+		}
+	}
+	// accept-p384-client accepts P-384 and nothing else that is weak.
+	p, _, _ := startPolicyCenter(t, func(c *Config) { c.Quirks = []string{"accept-p384-client"} })
+	if _, err := dialCenter(t, p, pki.VehicleP384, nil); err != nil {
+		t.Errorf("accept-p384-client: P-384 refused: %v", err)
+	}
+	if _, err := dialCenter(t, p, pki.VehicleRSA2048, nil); err == nil {
+		t.Error("accept-p384-client: RSA-2048 accepted")
 	}
 }
 

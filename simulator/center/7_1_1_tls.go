@@ -30,6 +30,7 @@ func init() {
 	registerQuirk(QuirkInfo{Name: "accept-untrusted-client", Clause: "6.2.3, 7.1.1.3", Breaks: "accepts a client chain that does not end at the OEM root"})
 	registerQuirk(QuirkInfo{Name: "accept-p256", Clause: "7.1.1.2.2", Breaks: "accepts ECDHE P-256 (256 bits)"})
 	registerQuirk(QuirkInfo{Name: "accept-weak-client-key", Clause: "7.1.1.2.3 (I-080)", Breaks: "accepts a client certificate whose key is neither ECDSA P-256 nor RSA of 3072 bits or more"})
+	registerQuirk(QuirkInfo{Name: "accept-p384-client", Clause: "7.1.1.2.3 (I-080)", Breaks: "accepts a client certificate whose key is ECDSA on P-384 (the other keys it refuses as before)"})
 	registerQuirk(QuirkInfo{Name: "refuse-rsa-client", Clause: "7.1.1.2.3", Breaks: "refuses a client certificate with an RSA-3072 key"})
 	registerQuirk(QuirkInfo{Name: "ecdsa-only-server", Clause: "7.1.1.2.3", Breaks: "serves its ECDSA certificate only, never the RSA-3072 one"})
 	registerQuirk(QuirkInfo{Name: "internal-error-alerts", Clause: "7.1.1.1 (RFC 8446 §4.1.1, RFC 6066 §3, I-082)", Breaks: "answers a client with no common signature scheme, or an unknown server name, with alert internal_error"})
@@ -56,6 +57,12 @@ func ClientKeyAllowed(c *x509.Certificate) error {
 		return fmt.Errorf("client certificate key is RSA-%d; 7.1.1.2.3 allows ECDSA P-256 and RSA of %d bits or more (I-080)", k.N.BitLen(), MinClientRSABits)
 	}
 	return fmt.Errorf("client certificate key is %v; 7.1.1.2.3 allows ECDSA P-256 and RSA of %d bits or more (I-080)", c.PublicKeyAlgorithm, MinClientRSABits)
+}
+
+// isP384 reports whether a certificate's key is ECDSA on P-384.
+func isP384(c *x509.Certificate) bool {
+	k, ok := c.PublicKey.(*ecdsa.PublicKey)
+	return ok && k.Curve == elliptic.P384()
 }
 
 // TLSPolicy is the center's side of 7.1.1 beyond the certificate files of
@@ -385,7 +392,7 @@ func (st *tlsState) verifyClient(cs tls.ConnectionState, roots *x509.CertPool) e
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 && !st.quirks.Has("ignore-client-key-usage") {
 		return errors.New("client certificate: key usage lacks digitalSignature (Table 7-5 D)")
 	}
-	if err := ClientKeyAllowed(leaf); err != nil && !st.quirks.Has("accept-weak-client-key") {
+	if err := ClientKeyAllowed(leaf); err != nil && !st.quirks.Has("accept-weak-client-key") && !(isP384(leaf) && st.quirks.Has("accept-p384-client")) {
 		return err
 	}
 	if leaf.PublicKeyAlgorithm == x509.RSA && st.quirks.Has("refuse-rsa-client") {
