@@ -111,6 +111,18 @@ func (s *Service) Close() error {
 	return errors.Join(errs...)
 }
 
+// MQTTServers returns the servers configured for VISS over MQTT
+// (ServerConfig.MQTT), to attach a transport to (NewMQTT, Server.Attach).
+func (s *Service) MQTTServers() []*Server {
+	var out []*Server
+	for _, srv := range s.servers {
+		if srv.cfg.MQTT {
+			out = append(out, srv)
+		}
+	}
+	return out
+}
+
 // OnFrame takes one frame off the bus (capture time at).
 func (s *Service) OnFrame(f can.Frame, at time.Time) { s.store.Ingest(f, at) }
 
