@@ -79,6 +79,10 @@ func (t *T) log() string {
 			msgs = msgs[len(msgs)-12:]
 		}
 		for _, m := range msgs {
+			if m.Topic != "" {
+				fmt.Fprintf(&b, "  %s on %s: %s\n", m.At.Format("15:04:05.000"), m.Topic, m.Raw)
+				continue
+			}
 			fmt.Fprintf(&b, "  %s %s\n", m.At.Format("15:04:05.000"), m.Raw)
 		}
 	}

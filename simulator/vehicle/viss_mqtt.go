@@ -37,10 +37,10 @@ func (v *Vehicle) attachVISSMQTT() {
 				tc := v.tls.Clone()
 				tc.ServerName = name
 				tc.NextProtos = []string{"mqtt"}
-				d := &tls.Dialer{NetDialer: v.cfg.dialer(v.cfg.wall(5*time.Second)), Config: tc}
+				d := &tls.Dialer{NetDialer: v.cfg.dialer(v.cfg.wall(5 * time.Second)), Config: tc}
 				return d.DialContext(ctx, "tcp", addr)
 			},
-			Retry: v.cfg.wall(2*time.Second),
+			Retry: v.cfg.wall(2 * time.Second),
 		}
 		o.Credentials = func(ctx context.Context) (string, []byte, error) {
 			if !v.cfg.MQTT.OTP {
