@@ -163,6 +163,12 @@ func (t *T) mqtt() *vissclient.Conn {
 	}
 	t.mqttReady()
 	c, err := cl.Open(t.ctx)
+	if err != nil && cl.Err() != nil {
+		// The connection was lost since the last spec: once more.
+		if cl, err = t.s.mqttClient(t.ctx, t.ep); err == nil {
+			c, err = cl.Open(t.ctx)
+		}
+	}
 	if err != nil {
 		t.fail("a unique topic subscribed on the broker", err.Error())
 	}

@@ -106,6 +106,11 @@ func (cl *MQTTClient) fail(err error) {
 
 // Err is why the connection ended, or nil while it is up.
 func (cl *MQTTClient) Err() error {
+	select {
+	case <-cl.c.Done():
+		cl.fail(errors.New("the MQTT connection ended"))
+	default:
+	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	return cl.err
