@@ -9,8 +9,8 @@
 // $spec, $path, $data, $interval, $range, $change), access control with
 // HS256 access tokens checked against a shared secret, the purpose list and
 // the access-control selection tags, and the v3 Server tree. Message
-// transports plug in through Transport (WebSocket here; MQTT later, register
-// I-282). Quirks break one clause each for the harness's self-test.
+// transports plug in through Transport (WebSocket built in; MQTT in mqtt.go,
+// register I-299). Quirks break one clause each for the harness's self-test.
 package viss
 
 import (
