@@ -65,8 +65,10 @@ func startMQTTPair(t *testing.T, quirks ...string) (*center.Broker, *Service) {
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ServerName: pki.CenterHost, NextProtos: []string{"mqtt"}, MinVersion: tls.VersionTLS13}
 	srv := s.MQTTServers()[0]
 	srv.Attach(NewMQTT(srv, MQTTOptions{
-		VID:   func() string { return pki.TestVIN },
-		Dial:  func(ctx context.Context) (net.Conn, error) { return (&tls.Dialer{Config: tc}).DialContext(ctx, "tcp", b.Addr()) },
+		VID: func() string { return pki.TestVIN },
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			return (&tls.Dialer{Config: tc}).DialContext(ctx, "tcp", b.Addr())
+		},
 		Retry: 100 * time.Millisecond,
 	}))
 	deadline := time.Now().Add(10 * time.Second)
