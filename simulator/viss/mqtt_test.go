@@ -167,3 +167,22 @@ func TestMosquittoRRVISSOverMQTT(t *testing.T) {
 		}
 	}
 }
+
+// A lost connection (the broker cuts it) is made again and VID/Vehicle
+// subscribed again.
+func TestMQTTReconnects(t *testing.T) {
+	b, _ := startMQTTPair(t)
+	for i := 0; i < 3; i++ {
+		if !b.Kick(pki.TestVIN) {
+			t.Fatal("no connection to cut")
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		time.Sleep(20 * time.Millisecond)
+		for !b.Subscribed(pki.TestVIN, pki.TestVIN+"/Vehicle") {
+			if time.Now().After(deadline) {
+				t.Fatalf("cut %d: not subscribed again within 5 s", i+1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
