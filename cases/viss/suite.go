@@ -117,28 +117,6 @@ type suite struct {
 	mu     sync.Mutex
 	tokens *visstoken.Servers
 	oracle *vissclient.Oracle
-	mq     *vissclient.MQTTClient
-}
-
-// mqttClient returns the suite's cloud-side MQTT client (one connection,
-// one identity: the broker keeps one session per Client ID), dialled on
-// first use and again after it was lost.
-func (s *suite) mqttClient(ctx context.Context, ep harness.VISSEndpoint) (*vissclient.MQTTClient, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mq != nil && s.mq.Err() == nil {
-		return s.mq, nil
-	}
-	if s.mq != nil {
-		_ = s.mq.Close()
-	}
-	cl, err := vissclient.DialMQTT(ctx, ep)
-	if err != nil {
-		s.mq = nil
-		return nil, err
-	}
-	s.mq = cl
-	return cl, nil
 }
 
 // vissSpecTime bounds the spec time of every VISS spec (harness.SpecTime):

@@ -24,6 +24,7 @@ type T struct {
 	ep    harness.VISSEndpoint
 	req   harness.Requirement
 	conns []*vissclient.Conn
+	mq    *vissclient.MQTTClient // the spec's MQTT connection, if any
 }
 
 func (t *T) run() *harness.Run { return t.s.r() }
@@ -31,6 +32,9 @@ func (t *T) run() *harness.Run { return t.s.r() }
 func (t *T) cleanup() {
 	for _, c := range t.conns {
 		_ = c.Close()
+	}
+	if t.mq != nil {
+		_ = t.mq.Close()
 	}
 }
 

@@ -157,18 +157,18 @@ func (t *T) mqtt() *vissclient.Conn {
 	if t.ep.MQTT == nil {
 		t.skip(fmt.Sprintf("the DUT profile %s gives its %s server no MQTT endpoint (viss.servers[].mqtt)", t.run().Profile.Name, t.d.Tag))
 	}
-	cl, err := t.s.mqttClient(t.ctx, t.ep)
-	if err != nil {
-		t.fail("a connection to the broker "+t.ep.MQTT.Broker+" as "+t.ep.MQTT.ClientID, err.Error())
-	}
 	t.mqttReady()
-	c, err := cl.Open(t.ctx)
-	if err != nil && cl.Err() != nil {
-		// The connection was lost since the last spec: once more.
-		if cl, err = t.s.mqttClient(t.ctx, t.ep); err == nil {
-			c, err = cl.Open(t.ctx)
+	if t.mq == nil {
+		// One connection per spec (the broker keeps one session per
+		// Client ID; the harness cuts MQTT connections between specs),
+		// closed with the spec's connections.
+		cl, err := vissclient.DialMQTT(t.ctx, t.ep)
+		if err != nil {
+			t.fail("a connection to the broker "+t.ep.MQTT.Broker+" as "+t.ep.MQTT.ClientID, err.Error())
 		}
+		t.mq = cl
 	}
+	c, err := t.mq.Open(t.ctx)
 	if err != nil {
 		t.fail("a unique topic subscribed on the broker", err.Error())
 	}
@@ -222,7 +222,8 @@ func (t *T) brokerView() string {
 // mqttSubscribe subscribes Vehicle.Speed with filter over MQTT.
 func (t *T) mqttSubscribe(c *vissclient.Conn, filter any) string {
 	GinkgoHelper()
-	t.needMapped(pathSpeed)
+	t.put(map[string]float64{pathSpeed: 17})
+	t.wait(t.settle())
 	m := t.mqttRequest(c, map[string]any{"action": "subscribe", "path": pathSpeed, "filter": filter})
 	t.expectOK(m, "the subscription over MQTT")
 	id := m.Str("subscriptionId")
