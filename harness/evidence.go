@@ -249,6 +249,10 @@ func (r *Run) CapturePorts() []capture.Port {
 				add(hp, capture.TLS, "VISS server ("+e.Dialect.Tag+")")
 			}
 		}
+		if m := e.MQTT; m != nil && !seen[m.Broker] {
+			seen[m.Broker] = true
+			add(m.Broker, capture.TLS, "MQTT broker of VISS "+e.Dialect.Tag)
+		}
 	}
 	if hs := &r.host; hs.revFwd != nil {
 		add(hs.revFwd.Addr(), capture.HTTP, "forwarder to the CDP/OCSP responder")

@@ -247,7 +247,7 @@ func (r *Run) start(ctx context.Context, o startOptions) error {
 			return err
 		}
 	}
-	return nil
+	return r.vissMQTTEndpoints()
 }
 
 // announce tells the user where the DUT finds the harness: the CAN bus

@@ -121,8 +121,9 @@ func (r *Run) AsyncAPIDocuments(style string) (asyncapi.Set, error) {
 }
 
 // wantsMQTT says whether the run needs brokers: the suite uploads over
-// MQTT (WithUplink("mqtt")).
-func (r *Run) wantsMQTT() bool { return r.uplink == vehicle.UplinkMQTT }
+// MQTT (WithUplink("mqtt")), or reaches a VISS server over MQTT through
+// the harness's broker.
+func (r *Run) wantsMQTT() bool { return r.uplink == vehicle.UplinkMQTT || r.vissMQTT() }
 
 // startMQTT starts the harness's broker (the DUT is a vehicle), when the
 // suite wants MQTT; before prepareHost, whose fault link leads to it.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/icoc-dev/icoc/simulator/bench"
+	"github.com/icoc-dev/icoc/simulator/center"
 	"github.com/icoc-dev/icoc/simulator/vehicle"
 	"github.com/icoc-dev/icoc/simulator/viss"
 	"github.com/icoc-dev/icoc/simulator/viss/vss"
@@ -59,6 +60,38 @@ type VISSServerConfig struct {
 	// WS is the server's wss:// URL; HTTP its https:// URL (optional).
 	WS   string `yaml:"ws"`
 	HTTP string `yaml:"http"`
+	// MQTT, when present, says the v3 server is reachable over MQTT too
+	// (v3.0 TRANSPORT 4.3): the harness's cloud-side client publishes
+	// envelopes to VID/Vehicle on the broker. In a simulated profile
+	// `mqtt: {}` makes the reference vehicle's client connect to the
+	// harness's broker.
+	MQTT *VISSMQTTConfig `yaml:"mqtt"`
+}
+
+// VISSMQTTConfig is where and as whom the harness reaches a VISS server
+// over MQTT.
+type VISSMQTTConfig struct {
+	// VID is the vehicle identifier of the topic VID/Vehicle (default:
+	// dut.vin, register I-299).
+	VID string `yaml:"vid"`
+	// Broker is the broker's host:port the DUT's vehicle client uses;
+	// empty: the harness's broker (mqtt.listen), which the DUT reaches as
+	// the center's (7.2.5).
+	Broker string `yaml:"broker"`
+	// ServerName is the broker's TLS name (default: Broker's host, or
+	// center.host for the harness's broker).
+	ServerName string `yaml:"server_name"`
+	// RootCAFile is the CA of the broker's certificate (default: the test
+	// PKI's root).
+	RootCAFile string `yaml:"root_ca_file"`
+	// ClientID is the harness client's identity: its Client ID and the CN
+	// of its certificate (default icoc-viss-client, register I-323); its
+	// response topics are <client_id>/<unique>.
+	ClientID string `yaml:"client_id"`
+	// CertFile and KeyFile are its client certificate chain and key
+	// (default: the test PKI's viss-client).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // VISSAccessConfig is the DUT's access control as the suite needs it: the
@@ -88,6 +121,20 @@ type VISSEndpoint struct {
 	// (ProtoVISS), so a failed spec's evidence shows them. nil notes
 	// nothing.
 	Recorder *Recorder
+	// MQTT is the server's MQTT endpoint (v3.0 TRANSPORT 4.3); nil
+	// without one.
+	MQTT *VISSMQTTEndpoint
+}
+
+// VISSMQTTEndpoint is how the harness's cloud-side client reaches a VISS
+// server over MQTT.
+type VISSMQTTEndpoint struct {
+	// Broker is the host:port to dial; VID the vehicle identifier of
+	// VID/Vehicle; ClientID the client's identity and topic prefix.
+	Broker, VID, ClientID string
+	// TLS is the client's TLS configuration (server name, roots, client
+	// certificate).
+	TLS *tls.Config
 }
 
 // VISSRun is the VISS side of a run.
@@ -152,6 +199,30 @@ func (p *Profile) validateVISS(bad func(field, format string, args ...any) error
 			}
 		} else if s.WS != "" || s.HTTP != "" {
 			return bad(field, "a simulated DUT's VISS endpoints are learned from the reference vehicle; leave ws and http empty")
+		}
+		if m := s.MQTT; m != nil {
+			if d.Name != vissspec.V3 {
+				return bad(field+".mqtt", "VISS over MQTT is a v3 transport (v3.0 TRANSPORT 4.3), not %s", d.Name)
+			}
+			if m.Broker != "" {
+				if _, _, err := net.SplitHostPort(m.Broker); err != nil {
+					return bad(field+".mqtt.broker", "%q: %v", m.Broker, err)
+				}
+			}
+			if (m.CertFile == "") != (m.KeyFile == "") {
+				return bad(field+".mqtt", "cert_file and key_file go together")
+			}
+			if p.DUT.Simulated && (m.Broker != "" || m.VID != "") {
+				return bad(field+".mqtt", "a simulated DUT uses the harness's broker and its VIN; leave broker and vid empty")
+			}
+			for _, f := range []struct{ field, path string }{{".mqtt.root_ca_file", m.RootCAFile}, {".mqtt.cert_file", m.CertFile}, {".mqtt.key_file", m.KeyFile}} {
+				if f.path == "" {
+					continue
+				}
+				if _, err := os.Stat(f.path); err != nil {
+					return bad(field+f.field, "%s", unwrapPathError(err))
+				}
+			}
 		}
 	}
 	if p.Has("viss") && len(c.Servers) == 0 {
@@ -226,7 +297,13 @@ func (p *Profile) vissMap() (*vssmap.Map, error) {
 
 // vissPaths makes the section's paths absolute against base.
 func (c *VISSConfig) absolute(base string) {
-	for _, f := range []*string{&c.RootCAFile, &c.Map, &c.Access.SecretFile, &c.Access.Purposes} {
+	files := []*string{&c.RootCAFile, &c.Map, &c.Access.SecretFile, &c.Access.Purposes}
+	for _, s := range c.Servers {
+		if m := s.MQTT; m != nil {
+			files = append(files, &m.RootCAFile, &m.CertFile, &m.KeyFile)
+		}
+	}
+	for _, f := range files {
 		if *f != "" && !filepath.IsAbs(*f) {
 			*f = filepath.Join(base, *f)
 		}
@@ -310,13 +387,89 @@ func (r *Run) vissVehicleConfig(vc *vehicle.Config) {
 		return
 	}
 	for _, s := range r.Profile.VISS.Servers {
-		vc.VISS.Servers = append(vc.VISS.Servers, viss.ServerConfig{Dialect: s.Dialect, Revision: s.Revision, Subprotocol: s.Subprotocol, Addr: "127.0.0.1:0"})
+		vc.VISS.Servers = append(vc.VISS.Servers, viss.ServerConfig{Dialect: s.Dialect, Revision: s.Revision, Subprotocol: s.Subprotocol, Addr: "127.0.0.1:0", MQTT: s.MQTT != nil})
 	}
 	if root, err := RepoRoot(); err == nil {
 		vc.VISS.CertFile = filepath.Join(root, "fixtures", "pki", "viss-server.chain.pem")
 		vc.VISS.KeyFile = filepath.Join(root, "fixtures", "pki", "viss-server.key.pem")
 	}
 	vc.VISS.TokenSecret = r.VISS.Secret
+}
+
+// vissMQTT reports whether a VISS server is reached over MQTT through the
+// harness's broker (which the run must then start).
+func (r *Run) vissMQTT() bool {
+	if !r.vissOn {
+		return false
+	}
+	for _, s := range r.Profile.VISS.Servers {
+		if s.MQTT != nil && s.MQTT.Broker == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// vissMQTTEndpoints fills the MQTT endpoints of the servers reached over
+// MQTT, once the brokers run.
+func (r *Run) vissMQTTEndpoints() error {
+	if !r.vissOn {
+		return nil
+	}
+	p := r.Profile
+	root, _ := RepoRoot()
+	for _, s := range p.VISS.Servers {
+		m := s.MQTT
+		if m == nil {
+			continue
+		}
+		d, _ := s.load()
+		e := &VISSMQTTEndpoint{Broker: m.Broker, VID: m.VID, ClientID: m.ClientID}
+		if e.VID == "" {
+			e.VID = p.DUT.VIN
+		}
+		if e.ClientID == "" {
+			e.ClientID = center.DefaultVISSClient
+		}
+		name := m.ServerName
+		if e.Broker == "" {
+			if r.MQTT == nil || r.MQTT.Broker == nil {
+				return fmt.Errorf("profile %s viss.servers %s: mqtt without a broker: give mqtt.broker, or let the harness play the center", p.Source, d.Tag)
+			}
+			e.Broker = r.MQTT.Broker.Addr()
+			if name == "" {
+				name = p.Center.Host
+			}
+		}
+		if name == "" {
+			name, _, _ = net.SplitHostPort(e.Broker)
+		}
+		certFile, keyFile := m.CertFile, m.KeyFile
+		if certFile == "" {
+			certFile, keyFile = filepath.Join(root, "fixtures", "pki", "viss-client.chain.pem"), filepath.Join(root, "fixtures", "pki", "viss-client.key.pem")
+		}
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("profile %s viss mqtt client certificate: %w", p.Source, err)
+		}
+		ca := m.RootCAFile
+		if ca == "" {
+			ca = filepath.Join(root, "fixtures", "pki", "root.crt.pem")
+		}
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return fmt.Errorf("profile %s viss mqtt root_ca_file: %w", p.Source, err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		e.TLS = &tls.Config{ServerName: name, RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"mqtt"}, KeyLogWriter: r.KeyLogWriter()}
+		for i := range r.VISS.Endpoints {
+			if r.VISS.Endpoints[i].Dialect.Name == d.Name {
+				r.VISS.Endpoints[i].MQTT = e
+			}
+		}
+	}
+	return nil
 }
 
 // vissLearnInProcess takes the endpoints of an in-process vehicle.
@@ -346,6 +499,9 @@ func (r *Run) vissArgs(host, dir string) ([]string, error) {
 		switch d.Name {
 		case vissspec.V3:
 			args = append(args, "-viss-v3", net.JoinHostPort(host, "0"), "-viss-revision", d.Revision)
+			if s.MQTT != nil {
+				args = append(args, "-viss-mqtt")
+			}
 		case vissspec.Gen2:
 			args = append(args, "-viss-gen2", net.JoinHostPort(host, "0"))
 		}

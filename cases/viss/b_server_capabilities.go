@@ -18,14 +18,18 @@ func init() {
 		topic: "server-tree",
 		// "When a client has obtained the information how to connect to the server, then the server MUST respond to read requests for data from the Server tree." / 10: "Access control SHALL not be applied to [...] client requests for dynamic metadata about the server capabilities"
 		v3:     &clause{"B", "When a client has obtained the information how to connect to the server, then the server MUST respond to read requests for data from the Server tree."},
-		text:   "reads of Server.Support.Protocol and Server.Support.Filter without a token list ws and the mandatory filters timebased and change",
+		text:   "reads of Server.Support.Protocol and Server.Support.Filter without a token list ws (and mqtt with an MQTT endpoint) and the mandatory filters timebased and change",
 		quirks: []string{"no-server-tree", "server-tree-protected"},
 		body: func(t *T) {
 			c := t.dial()
+			protocols := []string{"ws"}
+			if t.ep.MQTT != nil {
+				protocols = append(protocols, "mqtt")
+			}
 			for _, q := range []struct {
 				path string
 				want []string
-			}{{"Server.Support.Protocol", []string{"ws"}}, {"Server.Support.Filter", []string{"timebased", "change"}}} {
+			}{{"Server.Support.Protocol", protocols}, {"Server.Support.Filter", []string{"timebased", "change"}}} {
 				m := t.get(c, q.path, nil)
 				v, _, ok := t.single(m)
 				list, _ := v.([]any)

@@ -24,6 +24,7 @@ type T struct {
 	ep    harness.VISSEndpoint
 	req   harness.Requirement
 	conns []*vissclient.Conn
+	mq    *vissclient.MQTTClient // the spec's MQTT connection, if any
 }
 
 func (t *T) run() *harness.Run { return t.s.r() }
@@ -31,6 +32,9 @@ func (t *T) run() *harness.Run { return t.s.r() }
 func (t *T) cleanup() {
 	for _, c := range t.conns {
 		_ = c.Close()
+	}
+	if t.mq != nil {
+		_ = t.mq.Close()
 	}
 }
 
@@ -79,6 +83,10 @@ func (t *T) log() string {
 			msgs = msgs[len(msgs)-12:]
 		}
 		for _, m := range msgs {
+			if m.Topic != "" {
+				fmt.Fprintf(&b, "  %s on %s: %s\n", m.At.Format("15:04:05.000"), m.Topic, m.Raw)
+				continue
+			}
 			fmt.Fprintf(&b, "  %s %s\n", m.At.Format("15:04:05.000"), m.Raw)
 		}
 	}

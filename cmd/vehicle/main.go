@@ -84,6 +84,8 @@ func main() {
 	flag.Float64Var(&cfg.TimeScale, "time-scale", cfg.TimeScale, "wall seconds per spec second (1: real time)")
 	vissV3 := flag.String("viss-v3", "", "listen address (host:port) of a VISS v3 server (wss and https; e.g. 127.0.0.1:6443)")
 	vissRevision := flag.String("viss-revision", "rc0", "revision of the VISS v3 server: rc0 (seed 002) or published (v3.0 as published)")
+	vissMQTT := flag.Bool("viss-mqtt", false, "serve the VISS v3 server over MQTT too (v3.0 TRANSPORT 4.3): subscribe to VID/Vehicle on the broker of -mqtt-broker / -mqtt-addr with the vehicle certificate (and -mqtt-otp); not with -uplink mqtt")
+	vissVID := flag.String("viss-mqtt-vid", "", "VID of the topic VID/Vehicle (default: the VIN)")
 	vissGen2 := flag.String("viss-gen2", "", "listen address (host:port) of a VISS Gen2 server (wss and https)")
 	flag.StringVar(&cfg.VISS.CertFile, "viss-cert", cfg.VISS.CertFile, "VISS server certificate chain, PEM (default: <pki>/viss-server.chain.pem)")
 	flag.StringVar(&cfg.VISS.KeyFile, "viss-key", cfg.VISS.KeyFile, "VISS server key, PEM (default: <pki>/viss-server.key.pem)")
@@ -107,7 +109,11 @@ func main() {
 		cfg.Revocation.Resolver = *revDNS
 	}
 	if *vissV3 != "" {
-		cfg.VISS.Servers = append(cfg.VISS.Servers, viss.ServerConfig{Dialect: "v3", Revision: *vissRevision, Addr: *vissV3})
+		cfg.VISS.Servers = append(cfg.VISS.Servers, viss.ServerConfig{Dialect: "v3", Revision: *vissRevision, Addr: *vissV3, MQTT: *vissMQTT, VID: *vissVID})
+	}
+	if (*vissMQTT || *vissVID != "") && *vissV3 == "" {
+		fmt.Fprintln(os.Stderr, "vehicle: -viss-mqtt and -viss-mqtt-vid need -viss-v3 (VISS over MQTT is a v3 transport)")
+		os.Exit(2)
 	}
 	if *vissGen2 != "" {
 		cfg.VISS.Servers = append(cfg.VISS.Servers, viss.ServerConfig{Dialect: "gen2", Addr: *vissGen2})

@@ -1,5 +1,5 @@
 // Package vissclient is the harness's VISS client: it talks to a VISS
-// server over wss (the dialect's subprotocol) and https, validates every
+// server over wss (the dialect's subprotocol), https and MQTT (v3, mqtt.go), validates every
 // message it receives against the dialect's JSON Schema and timestamp
 // format (spec/viss), stamps each arrival, and keeps them in order for the
 // specs and their failure messages. oracle.go computes from the CAN frames
@@ -40,6 +40,8 @@ type Message struct {
 	SchemaErr error
 	// TSErr lists timestamps of the wrong form (register I-274).
 	TSErr []string
+	// Topic is the MQTT topic it arrived on ("" over a WebSocket).
+	Topic string
 }
 
 // Problems returns what makes the message non-conformant on its own
@@ -82,13 +84,16 @@ func (m *Message) ErrorCode() (number int, reason string, ok bool) {
 	return number, reason, true
 }
 
-// Conn is one WebSocket connection to a VISS server.
+// Conn is one connection to a VISS server: a WebSocket (Dial), or one
+// cloud client's response topics over MQTT (MQTTClient.Open).
 type Conn struct {
 	d      vissspec.Dialect
 	schema *vissspec.Schema
-	c      *websocket.Conn
-	// Subprotocol is what the server selected.
+	write  func(ctx context.Context, b []byte) error
+	closer func() error
+	// Subprotocol is what the server selected ("mqtt" over MQTT).
 	Subprotocol string
+	mq          *mqttConn // nil over a WebSocket
 
 	mu      sync.Mutex
 	sent    []sentRequest
@@ -134,40 +139,55 @@ func Dial(ctx context.Context, ep harness.VISSEndpoint, tc *tls.Config, o *DialO
 		c.CloseNow()
 		return nil, resp, err
 	}
-	conn := &Conn{d: ep.Dialect, schema: s, c: c, Subprotocol: c.Subprotocol(), events: map[string][]*Message{}, notify: make(chan struct{}), done: make(chan struct{})}
+	conn := newConn(ep.Dialect, s, c.Subprotocol())
 	conn.record(ep.Recorder)
-	go conn.readLoop()
+	conn.write = func(ctx context.Context, b []byte) error { return c.Write(ctx, websocket.MessageText, b) }
+	conn.closer = func() error { return c.Close(websocket.StatusNormalClosure, "") }
+	go func() {
+		defer close(conn.done)
+		for {
+			_, b, err := c.Read(context.Background())
+			if err != nil {
+				conn.ended(err)
+				return
+			}
+			conn.receive(b, time.Now(), "")
+		}
+	}()
 	return conn, resp, nil
 }
 
-// Close closes the connection.
-func (c *Conn) Close() error { return c.c.Close(websocket.StatusNormalClosure, "") }
+func newConn(d vissspec.Dialect, s *vissspec.Schema, subprotocol string) *Conn {
+	return &Conn{d: d, schema: s, Subprotocol: subprotocol, events: map[string][]*Message{}, notify: make(chan struct{}), done: make(chan struct{})}
+}
 
-func (c *Conn) readLoop() {
-	defer close(c.done)
-	for {
-		_, b, err := c.c.Read(context.Background())
-		at := time.Now()
-		if err != nil {
-			c.mu.Lock()
-			c.readErr = err
-			c.wake()
-			c.mu.Unlock()
-			return
-		}
-		m := Check(c.d, c.schema, b, at)
-		c.mu.Lock()
-		c.noteReceived(m)
-		c.log = append(c.log, m)
-		if m.Str("action") == "subscription" {
-			id := m.Str("subscriptionId")
-			c.events[id] = append(c.events[id], m)
-		} else {
-			c.pending = append(c.pending, m)
-		}
-		c.wake()
-		c.mu.Unlock()
+// Close closes the connection (over MQTT: unsubscribes its topics).
+func (c *Conn) Close() error { return c.closer() }
+
+// ended records why nothing more will arrive.
+func (c *Conn) ended(err error) {
+	c.mu.Lock()
+	c.readErr = err
+	c.wake()
+	c.mu.Unlock()
+}
+
+// receive validates and files one message that arrived at at (on an MQTT
+// topic, or "").
+func (c *Conn) receive(b []byte, at time.Time, topic string) {
+	m := Check(c.d, c.schema, b, at)
+	m.Topic = topic
+	c.mu.Lock()
+	c.noteReceived(m)
+	c.log = append(c.log, m)
+	if m.Str("action") == "subscription" {
+		id := m.Str("subscriptionId")
+		c.events[id] = append(c.events[id], m)
+	} else {
+		c.pending = append(c.pending, m)
 	}
+	c.wake()
+	c.mu.Unlock()
 }
 
 // wake tells waiters something arrived; c.mu is held.
@@ -268,7 +288,7 @@ func (c *Conn) Send(ctx context.Context, msg any) error {
 		}
 	}
 	c.noteSent(b)
-	return c.c.Write(ctx, websocket.MessageText, b)
+	return c.write(ctx, b)
 }
 
 // sentRequest is one request the client sent and the answer it took.

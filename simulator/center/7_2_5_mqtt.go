@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,12 +60,37 @@ type MQTTConfig struct {
 	// PushApplication is the <Application Name> of pushes (topic
 	// <VIN>/push/C2V).
 	PushApplication string `yaml:"push_application"`
+	// VISSClients are the identities (client certificate CN = Client ID)
+	// of cloud-side VISS clients (VISS v3.0 TRANSPORT 4.3, register
+	// I-323): they are not vehicles, need no OTP, may publish only to
+	// <VID>/Vehicle and reach their own topics (<identity>/...), which
+	// vehicles may publish their VISS answers to.
+	VISSClients []string `yaml:"viss_clients"`
 }
 
 // DefaultMQTTConfig returns the broker settings the reference vehicle and
 // the specs expect: no address (not started), OTP off, aliases up to 10.
 func DefaultMQTTConfig() MQTTConfig {
-	return MQTTConfig{OTPLifetime: 5 * time.Minute, TopicAliasMaximum: 10, PushApplication: "push"}
+	return MQTTConfig{OTPLifetime: 5 * time.Minute, TopicAliasMaximum: 10, PushApplication: "push", VISSClients: []string{DefaultVISSClient}}
+}
+
+// DefaultVISSClient is the identity of the harness's cloud-side VISS
+// client (the CN of fixtures/pki viss-client.crt.pem).
+const DefaultVISSClient = "icoc-viss-client"
+
+// VISSVehicleTopic is the topic a vehicle's VISS client subscribes to
+// (VISS v3.0 TRANSPORT 4.3.1: "VID/Vehicle").
+func VISSVehicleTopic(vid string) string { return vid + "/Vehicle" }
+
+// vissClient reports whether id is a cloud-side VISS client's identity.
+func (b *Broker) vissClient(id string) bool {
+	return id != "" && slices.Contains(b.cfg.VISSClients, id)
+}
+
+// isVISSVehicleTopic reports whether topic is <VID>/Vehicle (no wildcard).
+func isVISSVehicleTopic(topic string) bool {
+	vid, rest, ok := strings.Cut(topic, "/")
+	return ok && rest == "Vehicle" && vid != "" && !strings.ContainsAny(vid, "+#")
 }
 
 // The pseudo-headers of an MQTT Exchange (Exchange.Header): the packet's
@@ -461,13 +487,24 @@ func connOf(cl *mqtt.Client) *mqttConn {
 // the broker's checks run in OnConnect, which can answer any code.
 func (h *brokerHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 
-// OnACLCheck lets a VIN reach only its own topics (7.2.5.1, I-146).
+// OnACLCheck lets a VIN reach only its own topics (7.2.5.1, I-146); a
+// VISS client (MQTTConfig.VISSClients) reaches its own topics and may
+// publish to <VID>/Vehicle, and a vehicle may publish to a VISS client's
+// topics (its VISS answers, register I-323).
 func (h *brokerHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Inline || h.b.s.apiQuirks.Has("mqtt-no-acl") {
 		return true
 	}
 	c := connOf(cl)
-	return c != nil && c.vin != "" && TopicVIN(topic) == c.vin
+	if c == nil || c.vin == "" {
+		return false
+	}
+	own := TopicVIN(topic) == c.vin
+	if h.b.vissClient(c.vin) {
+		return own || (write && isVISSVehicleTopic(topic))
+	}
+	first, _, _ := strings.Cut(topic, "/")
+	return own || (write && h.b.vissClient(first))
 }
 
 // TopicVIN is the vehicle identifier a topic or filter belongs to: its
@@ -676,7 +713,8 @@ func reasonName(code int) string {
 // broker's own checks (7.2.5.1, 7.2.5.7): no enhanced authentication
 // (0x8C), a client certificate (0x87), Client ID = VIN (0x85), and with
 // OTP username = VIN and a fresh one-time password bound to this client
-// certificate (0x86, 0x87; I-143, I-144).
+// certificate (0x86, 0x87; I-143, I-144), of vehicles only: a VISS client
+// (MQTTConfig.VISSClients) needs none (I-323).
 func (h *brokerHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	c := connOf(cl)
 	if c == nil {
@@ -722,7 +760,7 @@ func (h *brokerHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		code = 0x87 // no client certificate (7.2.5.1: TLS client authentication)
 	case pk.Connect.ClientIdentifier != c.vin && !q.Has("mqtt-no-client-id-check"):
 		code = 0x85 // 7.2.5.7: Client ID = VIN (I-145)
-	case h.b.cfg.OTP:
+	case h.b.cfg.OTP && !h.b.vissClient(c.vin):
 		code = h.b.s.otps.check(c.vin, c.thumb, string(pk.Connect.Username), string(pk.Connect.Password), q)
 	}
 	if code != 0 {

@@ -188,6 +188,11 @@ func (c Config) Validate() error {
 		if err := c.vissConfig().Validate(); err != nil {
 			errs = append(errs, err)
 		}
+		for i, s := range c.VISS.Servers {
+			if s.MQTT && c.Uplink == UplinkMQTT {
+				errs = append(errs, fmt.Errorf("viss.servers[%d].mqtt with uplink mqtt: the VISS client and the uplink would both connect with Client ID = VIN, and the broker keeps one session per Client ID (register I-328); use another uplink", i))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

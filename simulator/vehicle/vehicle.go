@@ -140,6 +140,7 @@ func (v *Vehicle) Run(ctx context.Context) error {
 			return err
 		}
 		defer v.viss.Close()
+		v.attachVISSMQTT()
 	}
 	v.mu.Lock()
 	v.runCtx = ctx

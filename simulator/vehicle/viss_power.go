@@ -20,7 +20,10 @@ func init() {
 		case from == bench.BOff:
 			if err := v.viss.PowerOn(); err != nil {
 				v.logf("vehicle: VISS at power-up: %v", err)
+				return
 			}
+			// The MQTT clients ended with the servers at +B OFF.
+			v.attachVISSMQTT()
 		}
 	})
 }

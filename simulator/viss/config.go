@@ -9,8 +9,8 @@
 // $spec, $path, $data, $interval, $range, $change), access control with
 // HS256 access tokens checked against a shared secret, the purpose list and
 // the access-control selection tags, and the v3 Server tree. Message
-// transports plug in through Transport (WebSocket here; MQTT later, register
-// I-282). Quirks break one clause each for the harness's self-test.
+// transports plug in through Transport (WebSocket built in; MQTT in mqtt.go,
+// register I-299). Quirks break one clause each for the harness's self-test.
 package viss
 
 import (
@@ -34,6 +34,13 @@ type ServerConfig struct {
 	Subprotocol string `yaml:"subprotocol"`
 	// Addr is the TLS listener for wss and https, host:port.
 	Addr string `yaml:"addr"`
+	// MQTT makes a v3 server reachable over MQTT as well (v3.0 TRANSPORT
+	// 4.3): its Server tree lists mqtt and the vehicle attaches the
+	// vehicle-side client (NewMQTT) to its broker.
+	MQTT bool `yaml:"mqtt"`
+	// VID is the vehicle identifier of the topic VID/Vehicle; empty: the
+	// VIN (register I-299).
+	VID string `yaml:"vid"`
 }
 
 // Config is everything the VISS servers need. Start from NewDefaultConfig.
@@ -69,6 +76,9 @@ func (c Config) Validate() error {
 	for i, s := range c.Servers {
 		if _, err := s.dialect(); err != nil {
 			errs = append(errs, fmt.Errorf("viss.servers[%d]: %w", i, err))
+		}
+		if d, err := s.dialect(); err == nil && s.MQTT && d.Name != vissspec.V3 {
+			errs = append(errs, fmt.Errorf("viss.servers[%d].mqtt: VISS over MQTT is a v3 transport (v3.0 TRANSPORT 4.3), not %s", i, d.Name))
 		}
 		if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 			errs = append(errs, fmt.Errorf("viss.servers[%d].addr %q: %v", i, s.Addr, err))

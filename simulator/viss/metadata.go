@@ -42,13 +42,17 @@ func (srv *Server) serverTree() (*vss.Tree, error) {
 	attr := func(desc string, v any) map[string]any {
 		return map[string]any{"type": "attribute", "datatype": "string[]", "description": desc, "default": v}
 	}
+	protocols := []string{"http", "ws"}
+	if srv.cfg.MQTT {
+		protocols = append(protocols, "mqtt")
+	}
 	tree := map[string]any{"Server": map[string]any{
 		"type": "branch", "description": "Root for the server capabilities.",
 		"children": map[string]any{
 			"Support": map[string]any{
 				"type": "branch", "description": "Top branch declaring the server supported features.",
 				"children": map[string]any{
-					"Protocol":        attr("List of supported transport protocols.", []string{"http", "ws"}),
+					"Protocol":        attr("List of supported transport protocols.", protocols),
 					"Filter":          attr("List of supported filter features.", []string{"timebased", "change", "paths", "range", "curvelog", "history", "metadata"}),
 					"Security":        attr("List of supported security related features.", []string{"accesscontrol"}),
 					"DataCompression": attr("List of supported data compression schemes (register I-330).", dcSupported),

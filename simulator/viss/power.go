@@ -34,7 +34,8 @@ func (s *Service) PowerOff() error {
 }
 
 // PowerOn is the power-up after PowerOff: every server listens again on
-// the address it listened on before. It does nothing while the power is
+// the address it listened on before. Transports attached before PowerOff
+// ended with it; the unit attaches them again after PowerOn. It does nothing while the power is
 // on or after Close.
 func (s *Service) PowerOn() error {
 	s.mu.Lock()
@@ -63,6 +64,7 @@ func (srv *Server) restart(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.cfg.Addr = srv.addr()
 	srv.closed = false
+	srv.stop = make(chan struct{})
 	srv.mu.Unlock()
 	return srv.start(ctx)
 }

@@ -34,13 +34,14 @@ type Server struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	closed bool
+	stop   chan struct{} // closed by close
 	conns  map[*session]bool
 	// droppedClosed counts the dropped events of closed sessions.
 	droppedClosed uint64
 }
 
 func newServer(svc *Service, cfg ServerConfig, d vissspec.Dialect) *Server {
-	srv := &Server{svc: svc, cfg: cfg, d: d, conns: map[*session]bool{}}
+	srv := &Server{svc: svc, cfg: cfg, d: d, conns: map[*session]bool{}, stop: make(chan struct{})}
 	srv.subs = newSubRegistry(srv)
 	if d.Name == vissspec.V3 {
 		srv.codec = v3Codec{srv}
@@ -50,6 +51,9 @@ func newServer(svc *Service, cfg ServerConfig, d vissspec.Dialect) *Server {
 	srv.nextSub.Store(uint64(time.Now().UnixNano()%100000) * 1000)
 	return srv
 }
+
+// Config returns the server's configuration.
+func (srv *Server) Config() ServerConfig { return srv.cfg }
 
 // Dialect returns the server's dialect tables.
 func (srv *Server) Dialect() vissspec.Dialect { return srv.d }
@@ -526,6 +530,14 @@ func (srv *Server) addr() string {
 	return srv.ln.Addr().String()
 }
 
+// stopped returns the channel closed when the server closes; a restart
+// (PowerOn) gives the server a new one.
+func (srv *Server) stopped() <-chan struct{} {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.stop
+}
+
 func (srv *Server) close() error {
 	srv.mu.Lock()
 	if srv.closed {
@@ -533,6 +545,7 @@ func (srv *Server) close() error {
 		return nil
 	}
 	srv.closed = true
+	close(srv.stop)
 	conns := make([]*session, 0, len(srv.conns))
 	for s := range srv.conns {
 		conns = append(conns, s)

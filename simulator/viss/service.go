@@ -117,6 +117,18 @@ func (s *Service) Close() error {
 	return errors.Join(errs...)
 }
 
+// MQTTServers returns the servers configured for VISS over MQTT
+// (ServerConfig.MQTT), to attach a transport to (NewMQTT, Server.Attach).
+func (s *Service) MQTTServers() []*Server {
+	var out []*Server
+	for _, srv := range s.servers {
+		if srv.cfg.MQTT {
+			out = append(out, srv)
+		}
+	}
+	return out
+}
+
 // OnFrame takes one frame off the bus (capture time at); without power
 // (PowerOff) the service hears nothing.
 func (s *Service) OnFrame(f can.Frame, at time.Time) {

@@ -5,8 +5,8 @@ package viss
 // (a WebSocket connection; for MQTT, each client's response topic, v3.0
 // TRANSPORT 4.3.1), hands every request message to the session, and sends
 // what the session gives back. The WebSocket transport is built into
-// Server (ws.go); VISS over MQTT (register I-282) will be another
-// Transport once icoc has an MQTT broker.
+// Server (ws.go); VISS over MQTT is the Transport MQTT (mqtt.go,
+// register I-299), which the reference vehicle attaches.
 type Transport interface {
 	// Name is the Server tree's protocol name (ws, mqtt).
 	Name() string
