@@ -13,6 +13,7 @@ import (
 	"github.com/icoc-dev/icoc/fixtures/pki"
 	"github.com/icoc-dev/icoc/simulator/bench"
 	"github.com/icoc-dev/icoc/simulator/bus"
+	"github.com/icoc-dev/icoc/simulator/center"
 	"github.com/icoc-dev/icoc/simulator/vehicle"
 	"github.com/icoc-dev/icoc/simulator/viss"
 )
@@ -124,4 +125,113 @@ func TestVISSFollowsPower(t *testing.T) {
 	if got := strings.TrimPrefix(v.VISS().Endpoints()[0].WS, "wss://"); got != addr {
 		t.Errorf("after the power-up the server listens on %s, before on %s", got, addr)
 	}
+}
+
+// The VISS v3 server's MQTT client (v3.0 TRANSPORT 4.3.1) follows the
+// power too: +B OFF ends its subscription to VIN/Vehicle with the server,
+// and the power-up after it subscribes again.
+func TestVISSMQTTFollowsPower(t *testing.T) {
+	emu, err := bus.NewEmulator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	cc := center.NewDefaultConfig()
+	cc.CertFile, cc.KeyFile, cc.ClientCAFile = pki.Path(pki.CenterECDSA.ChainFile()), pki.Path(pki.CenterECDSA.KeyFile()), pki.Path(pki.Root.CertFile())
+	cs, err := center.New(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	mc := center.DefaultMQTTConfig()
+	mc.Addr = "127.0.0.1:0"
+	b, err := cs.StartMQTT(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := func(f string) string { return pki.Path(f) }
+	rs, err := center.NewRevocationServer(center.RevocationConfig{
+		Addr: "127.0.0.1:0",
+		CAs: []center.RevocationCA{
+			{CertFile: pp(pki.Intermediate.CertFile()), KeyFile: pp(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: pp(pki.IntermediateCRL)},
+			{CertFile: pp(pki.Root.CertFile()), KeyFile: pp(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: pp(pki.RootCRL)},
+		},
+		ResponderCertFile: pp(pki.OCSPResponder.CertFile()), ResponderKeyFile: pp(pki.OCSPResponder.KeyFile()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	vc := vehicle.NewDefaultConfig()
+	vc.CertFile, vc.KeyFile, vc.RootCAFile = pki.Path(pki.Vehicle.ChainFile()), pki.Path(pki.Vehicle.KeyFile()), pki.Path(pki.Root.CertFile())
+	vc.CenterURL, vc.CenterAddr = "https://"+pki.CenterHost+":9", "127.0.0.1:9"
+	vc.Revocation.Addr = rs.Addr()
+	vc.MQTT.Broker, vc.MQTT.BrokerAddr = pki.CenterHost+":8883", b.Addr()
+	vc.Bus = emu.Config()
+	vc.TimeScale = 0.02
+	vc.Logf = t.Logf
+	vc.VISS.Servers = []viss.ServerConfig{{Dialect: "v3", Addr: "127.0.0.1:0", MQTT: true}}
+	vc.VISS.CertFile, vc.VISS.KeyFile = pki.Path("viss-server.chain.pem"), pki.Path("viss-server.key.pem")
+	vc.VISS.TokenSecret = []byte("test-secret-0123456789")
+	v, err := vehicle.New(vc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	<-v.Ready()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	bc, err := bus.Open(ctx, emu.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	subscribed := func(what string, want bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for b.Subscribed(pki.TestVIN, pki.TestVIN+"/Vehicle") != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: subscribed to %s/Vehicle: %v, want %v", what, pki.TestVIN, !want, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	tx := func(i bench.Ignition) {
+		if err := bc.TransmitFrame(ctx, bench.IgnitionFrame(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vin, err := bench.VINFrames(pki.TestVIN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendVIN := func() {
+		for _, f := range vin {
+			if err := bc.TransmitFrame(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sendVIN()
+	subscribed("started, the VIN on the bus", true)
+	tx(bench.BOff)
+	subscribed("+B OFF", false)
+	tx(bench.IGOn)
+	sendVIN() // the VIN is broadcast cyclically; a unit may forget it without power
+	subscribed("IG-ON after +B OFF", true)
+	tx(bench.BOff)
+	subscribed("+B OFF again", false)
 }
