@@ -52,22 +52,7 @@ func TestVehicleOverMQTT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pp := func(f string) string { return pki.Path(f) }
-	rs, err := center.NewRevocationServer(center.RevocationConfig{
-		Addr: "127.0.0.1:0",
-		CAs: []center.RevocationCA{
-			{CertFile: pp(pki.Intermediate.CertFile()), KeyFile: pp(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: pp(pki.IntermediateCRL)},
-			{CertFile: pp(pki.Root.CertFile()), KeyFile: pp(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: pp(pki.RootCRL)},
-		},
-		ResponderCertFile: pp(pki.OCSPResponder.CertFile()), ResponderKeyFile: pp(pki.OCSPResponder.KeyFile()),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
+	rs := startRevocation(t)
 	emu, err := bus.NewEmulator()
 	if err != nil {
 		t.Fatal(err)
@@ -163,4 +148,27 @@ func TestVehicleOverMQTT(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Error(err)
 	}
+}
+
+// startRevocation starts the test PKI's CRL distribution point and OCSP
+// responder for the test (the vehicle checks the center's chain, 7.1.1.5).
+func startRevocation(t *testing.T) *center.RevocationServer {
+	t.Helper()
+	pp := func(f string) string { return pki.Path(f) }
+	rs, err := center.NewRevocationServer(center.RevocationConfig{
+		Addr: "127.0.0.1:0",
+		CAs: []center.RevocationCA{
+			{CertFile: pp(pki.Intermediate.CertFile()), KeyFile: pp(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: pp(pki.IntermediateCRL)},
+			{CertFile: pp(pki.Root.CertFile()), KeyFile: pp(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: pp(pki.RootCRL)},
+		},
+		ResponderCertFile: pp(pki.OCSPResponder.CertFile()), ResponderKeyFile: pp(pki.OCSPResponder.KeyFile()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	return rs
 }

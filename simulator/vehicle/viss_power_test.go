@@ -27,7 +27,7 @@ func TestVISSFollowsPower(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer emu.Close()
+	t.Cleanup(func() { emu.Close() })
 	vc := vehicle.NewDefaultConfig()
 	vc.CertFile, vc.KeyFile, vc.RootCAFile = pki.Path(pki.Vehicle.ChainFile()), pki.Path(pki.Vehicle.KeyFile()), pki.Path(pki.Root.CertFile())
 	// No center listens there: the VISS side does not need one.
@@ -38,26 +38,8 @@ func TestVISSFollowsPower(t *testing.T) {
 	vc.VISS.Servers = []viss.ServerConfig{{Dialect: "v3", Addr: "127.0.0.1:0"}}
 	vc.VISS.CertFile, vc.VISS.KeyFile = pki.Path("viss-server.chain.pem"), pki.Path("viss-server.key.pem")
 	vc.VISS.TokenSecret = []byte("test-secret-0123456789")
-	v, err := vehicle.New(vc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- v.Run(ctx) }()
-	<-v.Ready()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	bc, err := bus.Open(ctx, emu.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bc.Close()
+	v, bc := runVISSVehicle(t, vc)
+	ctx := context.Background()
 	addr := strings.TrimPrefix(v.VISS().Endpoints()[0].WS, "wss://")
 	b, err := os.ReadFile(pki.Path(pki.Root.CertFile()))
 	if err != nil {
@@ -135,7 +117,7 @@ func TestVISSMQTTFollowsPower(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer emu.Close()
+	t.Cleanup(func() { emu.Close() })
 	cc := center.NewDefaultConfig()
 	cc.CertFile, cc.KeyFile, cc.ClientCAFile = pki.Path(pki.CenterECDSA.ChainFile()), pki.Path(pki.CenterECDSA.KeyFile()), pki.Path(pki.Root.CertFile())
 	cs, err := center.New(cc)
@@ -145,29 +127,14 @@ func TestVISSMQTTFollowsPower(t *testing.T) {
 	if err := cs.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cs.Close()
+	t.Cleanup(func() { cs.Close() })
 	mc := center.DefaultMQTTConfig()
 	mc.Addr = "127.0.0.1:0"
 	b, err := cs.StartMQTT(mc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pp := func(f string) string { return pki.Path(f) }
-	rs, err := center.NewRevocationServer(center.RevocationConfig{
-		Addr: "127.0.0.1:0",
-		CAs: []center.RevocationCA{
-			{CertFile: pp(pki.Intermediate.CertFile()), KeyFile: pp(pki.Intermediate.KeyFile()), CRLPath: "/intermediate.crl", CRLFile: pp(pki.IntermediateCRL)},
-			{CertFile: pp(pki.Root.CertFile()), KeyFile: pp(pki.Root.KeyFile()), CRLPath: "/root.crl", CRLFile: pp(pki.RootCRL)},
-		},
-		ResponderCertFile: pp(pki.OCSPResponder.CertFile()), ResponderKeyFile: pp(pki.OCSPResponder.KeyFile()),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rs.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
+	rs := startRevocation(t)
 	vc := vehicle.NewDefaultConfig()
 	vc.CertFile, vc.KeyFile, vc.RootCAFile = pki.Path(pki.Vehicle.ChainFile()), pki.Path(pki.Vehicle.KeyFile()), pki.Path(pki.Root.CertFile())
 	vc.CenterURL, vc.CenterAddr = "https://"+pki.CenterHost+":9", "127.0.0.1:9"
@@ -179,26 +146,8 @@ func TestVISSMQTTFollowsPower(t *testing.T) {
 	vc.VISS.Servers = []viss.ServerConfig{{Dialect: "v3", Addr: "127.0.0.1:0", MQTT: true}}
 	vc.VISS.CertFile, vc.VISS.KeyFile = pki.Path("viss-server.chain.pem"), pki.Path("viss-server.key.pem")
 	vc.VISS.TokenSecret = []byte("test-secret-0123456789")
-	v, err := vehicle.New(vc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- v.Run(ctx) }()
-	<-v.Ready()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	bc, err := bus.Open(ctx, emu.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bc.Close()
+	_, bc := runVISSVehicle(t, vc)
+	ctx := context.Background()
 	subscribed := func(what string, want bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
@@ -234,4 +183,30 @@ func TestVISSMQTTFollowsPower(t *testing.T) {
 	subscribed("IG-ON after +B OFF", true)
 	tx(bench.BOff)
 	subscribed("+B OFF again", false)
+}
+
+// runVISSVehicle runs the vehicle of vc until the test ends and opens the
+// test's own connection to its bus.
+func runVISSVehicle(t *testing.T, vc vehicle.Config) (*vehicle.Vehicle, *bus.Conn) {
+	t.Helper()
+	v, err := vehicle.New(vc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	<-v.Ready()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	bc, err := bus.Open(ctx, vc.Bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bc.Close() })
+	return v, bc
 }
