@@ -142,8 +142,12 @@ type Broker struct {
 
 	doc spec.Document // the spec under the center's readings (Config.Spec)
 
-	mu     sync.Mutex
-	conns  map[*mqtt.Client]*mqttConn
+	mu    sync.Mutex
+	conns map[*mqtt.Client]*mqttConn
+	// open holds every accepted connection until mochi-mqtt is done
+	// with it, so close can end them: mochi-mqtt's Close waits for its
+	// clients but stops only those of listeners it runs itself.
+	open   map[*mqttConn]bool
 	pushes map[string]*pushWait // correlation data (hex) -> waiter
 	seq    atomic.Uint64
 }
@@ -290,8 +294,13 @@ func (b *Broker) close() {
 		close(b.stop)
 	}
 	_ = b.ln.Close()
+	b.wg.Wait() // no more accepted connections
+	b.mu.Lock()
+	for c := range b.open {
+		_ = c.Conn.Close()
+	}
+	b.mu.Unlock()
 	_ = b.ms.Close()
-	b.wg.Wait()
 }
 
 func (b *Broker) accept() {
@@ -307,8 +316,17 @@ func (b *Broker) accept() {
 			continue
 		}
 		mc := newMQTTConn(b, tc)
+		b.mu.Lock()
+		if b.open == nil {
+			b.open = map[*mqttConn]bool{}
+		}
+		b.open[mc] = true
+		b.mu.Unlock()
 		go func() {
 			err := b.ms.EstablishConnection(mqttListenerID, mc)
+			b.mu.Lock()
+			delete(b.open, mc)
+			b.mu.Unlock()
 			mc.ended(err)
 		}()
 	}

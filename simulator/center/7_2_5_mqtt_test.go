@@ -368,3 +368,25 @@ func mqttAt(cfg Config) MQTTConfig {
 	m.Addr = "127.0.0.1:0"
 	return m
 }
+
+// Closing the center ends the connections of its broker's clients, a
+// connected one and one that sent nothing yet: mochi-mqtt's Close waits
+// for its clients but stops only those of listeners it runs itself.
+func TestBrokerCloseEndsConnections(t *testing.T) {
+	s, b, _ := startBroker(t, false)
+	connected := dialWire(t, b, pki.Vehicle)
+	if ca := connected.connect(pki.TestVIN, pki.TestVIN, "", nil); ca.ReasonCode != 0 {
+		t.Fatalf("CONNECT: %+v", ca)
+	}
+	dialWire(t, b, pki.Vehicle) // silent: no CONNECT
+	closed := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the center's Close did not return within 10 s while clients were connected")
+	}
+}

@@ -153,6 +153,14 @@ func (t *MQTT) Run(Sessions) error {
 		select {
 		case <-done:
 		case <-t.ctx.Done():
+			// Close may have run before this connection was stored in
+			// t.c: end it here, or it would outlive the transport.
+			t.mu.Lock()
+			c := t.c
+			t.mu.Unlock()
+			if c != nil {
+				_ = c.Disconnect(&paho.Disconnect{ReasonCode: 0})
+			}
 		}
 		t.mu.Lock()
 		t.c = nil
@@ -221,7 +229,19 @@ func (t *MQTT) connect(vid string) (<-chan struct{}, error) {
 		return nil, fmt.Errorf("CONNECT: %w", err)
 	}
 	topic := t.vehicleTopic(vid)
-	sa, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1}}})
+	// paho's Subscribe waits for its SUBACK even after the connection
+	// died (the broker may drop a connection at any time): give up with
+	// the connection, and connect again.
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	go func() {
+		select {
+		case <-c.Done():
+			scancel()
+		case <-sctx.Done():
+		}
+	}()
+	sa, err := c.Subscribe(sctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1}}})
 	if err == nil && (sa == nil || len(sa.Reasons) == 0 || sa.Reasons[0] >= 0x80) {
 		err = fmt.Errorf("SUBACK %v", sa)
 	}
