@@ -23,7 +23,7 @@ func init() {
 		{Name: "mqtt-events-to-latest-topic", Clause: "v3 T4.3.1", Breaks: "publishes events to the topic of the latest request instead of the topic stored with the subscriptionId"},
 		{Name: "mqtt-events-after-unsubscribe", Clause: "v3 T4.3.1", Breaks: "answers an unsubscribe itself and keeps the subscriptionId's topic: events go on"},
 		{Name: "mqtt-topic-pinned", Clause: "v3 T4.3.1", Breaks: "answers every request on the first topic it saw (reads the vehicle client's MAY keep its topic as the reply topic)"},
-		{Name: "mqtt-route-by-requestid", Clause: "v3 T4.3.1", Breaks: "serves all topics in one session and routes a response by its requestId: two clients with the same requestId get each other's answers"},
+		{Name: "mqtt-route-by-requestid", Clause: "v3 T4.3.1", Breaks: "serves all topics in one session and routes a response by its requestId, to the topic that first sent that requestId: a second client with the same requestId gets no answer"},
 		{Name: "mqtt-qos0", Clause: "v3 T4.3", Variant: true, Breaks: "publishes responses and events at QoS 0 (the transport names no QoS; register I-325)"},
 	} {
 		quirks.Register(q)
@@ -306,7 +306,12 @@ func (t *MQTT) onEnvelope(payload []byte) {
 	key := topic
 	if q.Has("mqtt-route-by-requestid") {
 		key = ""
-		t.byReq[reqID] = topic
+		// The topic that first sent a requestId keeps it: a later
+		// client reusing the requestId never gets its answers, however
+		// the requests interleave.
+		if _, seen := t.byReq[reqID]; !seen {
+			t.byReq[reqID] = topic
+		}
 	}
 	if req.Action == "unsubscribe" {
 		if q.Has("mqtt-events-after-unsubscribe") {
